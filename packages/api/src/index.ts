@@ -1,0 +1,18 @@
+export {
+  type Condition,
+  ConditionSchema,
+  ConditionsSchema,
+  defineKind,
+  type Kind,
+  type KindDefinition,
+  type KindObject,
+  type ObjectMeta,
+  type ObjectOf,
+  type PrinterColumn,
+  type SpecOf,
+  type StatusOf,
+  StringEnum,
+  toStructural,
+  type ValidationIssue,
+} from './schema.ts';
+export { kinds, Sample } from './kinds/index.ts';

@@ -1,0 +1,72 @@
+// Object metadata helpers: owner references, finalizers, Events.
+import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
+import { Resources, type ResourceType } from './resources.ts';
+
+/** An owner reference to `owner`; controller=true makes it the managing controller. */
+export function ownerReference(owner: KubeObject, opts: { controller?: boolean } = {}): OwnerReference {
+  const { apiVersion, kind, metadata } = owner;
+  if (!apiVersion || !kind || !metadata?.name || !metadata.uid) {
+    throw new Error('owner needs apiVersion, kind, metadata.name and metadata.uid');
+  }
+  const controller = opts.controller ?? true;
+  return { apiVersion, kind, name: metadata.name, uid: metadata.uid, controller, blockOwnerDeletion: controller };
+}
+
+export const hasFinalizer = (obj: KubeObject, finalizer: string): boolean =>
+  obj.metadata?.finalizers?.includes(finalizer) ?? false;
+
+/**
+ * Adds or removes a finalizer with a merge patch guarded by resourceVersion, so a concurrent
+ * change makes it fail with 409 (and the reconcile retries) instead of losing someone's edit.
+ */
+export async function setFinalizer<T extends KubeObject>(
+  client: KubeClient,
+  rt: ResourceType,
+  obj: T,
+  finalizer: string,
+  present: boolean,
+): Promise<T> {
+  const current = obj.metadata?.finalizers ?? [];
+  if (current.includes(finalizer) === present) return obj;
+  const finalizers = present ? [...current, finalizer] : current.filter((f) => f !== finalizer);
+  const name = obj.metadata?.name ?? '';
+  return client.mergePatch<T>(
+    rt,
+    { namespace: obj.metadata?.namespace, name },
+    { metadata: { finalizers, resourceVersion: obj.metadata?.resourceVersion } },
+  );
+}
+
+export interface EventInput {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** The reporting component, e.g. `plinth-operator`. */
+  component: string;
+}
+
+/** Records a core/v1 Event about `obj` (shown by `kubectl describe`). */
+export async function recordEvent(client: KubeClient, obj: KubeObject, event: EventInput): Promise<void> {
+  const ns = obj.metadata?.namespace ?? 'default';
+  const now = new Date().toISOString();
+  await client.create(Resources.Event, {
+    metadata: { namespace: ns, generateName: `${obj.metadata?.name ?? 'object'}.` },
+    involvedObject: {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      name: obj.metadata?.name,
+      namespace: obj.metadata?.namespace,
+      uid: obj.metadata?.uid,
+      resourceVersion: obj.metadata?.resourceVersion,
+    },
+    type: event.type,
+    reason: event.reason,
+    message: event.message.slice(0, 1024),
+    source: { component: event.component },
+    reportingComponent: event.component,
+    reportingInstance: event.component,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  } as KubeObject);
+}

@@ -1,0 +1,103 @@
+// How tests reach the test ground. Everything comes from test/ground/ground.env, written by
+// `test/ground/up`. A test that needs a service which is not up fails with a message naming
+// the command to run; nothing is skipped.
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+
+export const GROUND_DIR = import.meta.dirname;
+export const ENV_FILE = join(GROUND_DIR, 'ground.env');
+
+export type GroundService = 'kubernetes' | 'postgres' | 'kafka' | 'ldap';
+
+export class GroundNotUpError extends Error {
+  constructor(what: string) {
+    super(`${what}. Start the test ground with \`test/ground/up\` (status: \`test/ground/status\`).`);
+    this.name = 'GroundNotUpError';
+  }
+}
+
+let cached: Record<string, string> | undefined;
+
+/** All variables of ground.env. */
+export function groundEnv(): Record<string, string> {
+  if (cached) return cached;
+  let text: string;
+  try {
+    text = readFileSync(ENV_FILE, 'utf8');
+  } catch {
+    throw new GroundNotUpError(`${ENV_FILE} does not exist`);
+  }
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m?.[1]) env[m[1]] = m[2] ?? '';
+  }
+  cached = env;
+  return env;
+}
+
+/** One variable of ground.env; throws if it is missing. */
+export function ground(name: string): string {
+  const value = groundEnv()[name];
+  if (value === undefined || value === '') throw new GroundNotUpError(`${name} is missing from ${ENV_FILE}`);
+  return value;
+}
+
+const endpoints: Record<GroundService, () => string> = {
+  kubernetes: () => new URL(ground('K8S_SERVER')).host,
+  postgres: () => `${ground('PGHOST')}:${ground('PGPORT')}`,
+  kafka: () => ground('KAFKA_BOOTSTRAP_SASL_SSL'),
+  ldap: () => new URL(ground('LDAP_URL')).host,
+};
+
+/** Fails (never skips) when a service's port does not accept connections. */
+export async function requireGround(...services: GroundService[]): Promise<void> {
+  for (const service of services) {
+    const hostPort = endpoints[service]();
+    const i = hostPort.lastIndexOf(':');
+    const host = hostPort.slice(0, i);
+    const port = Number(hostPort.slice(i + 1));
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host, port, timeout: 3000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      const fail = (why: string) => {
+        socket.destroy();
+        reject(new GroundNotUpError(`The test ground's ${service} is not answering at ${hostPort} (${why})`));
+      };
+      socket.once('timeout', () => fail('timeout'));
+      socket.once('error', (e) => fail((e as NodeJS.ErrnoException).code ?? e.message));
+    });
+  }
+}
+
+/** Waits until `check` returns a value other than undefined/false, or fails after timeoutMs. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A name unique to this test run, valid as a Kubernetes name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
