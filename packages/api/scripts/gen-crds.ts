@@ -1,6 +1,6 @@
 // Writes packages/api/crds/<plural>.<group>.yaml for every kind. With --check, writes nothing
 // and exits 1 if any committed file differs from what the schemas render (CI runs this).
-import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { kinds } from '../src/index.ts';
@@ -31,4 +31,6 @@ if (check && stale.length > 0) {
   console.error(`CRD YAML is stale: ${stale.join(', ')}. Run \`npm run gen:crds\` and commit the result.`);
   process.exit(1);
 }
-console.log(check ? `CRDs up to date (${wanted.size})` : `CRDs written: ${stale.length ? stale.join(', ') : 'none changed'}`);
+console.log(
+  check ? `CRDs up to date (${wanted.size})` : `CRDs written: ${stale.length ? stale.join(', ') : 'none changed'}`,
+);

@@ -1,3 +1,4 @@
+export { kinds, Sample } from './kinds/index.ts';
 export {
   type Condition,
   ConditionSchema,
@@ -15,4 +16,3 @@ export {
   toStructural,
   type ValidationIssue,
 } from './schema.ts';
-export { kinds, Sample } from './kinds/index.ts';

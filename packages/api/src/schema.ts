@@ -1,6 +1,6 @@
 // One schema per kind: TypeBox describes the spec and status once; from it come the
 // TypeScript type (Static), the CRD's structural openAPIV3Schema, and validation.
-import { Kind as TypeBoxKind, type Static, type TObject, type TSchema, Type, TypeRegistry } from '@sinclair/typebox';
+import { type Static, type TObject, type TSchema, Type, Kind as TypeBoxKind, TypeRegistry } from '@sinclair/typebox';
 import { DefaultErrorFunction, SetErrorFunction } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 

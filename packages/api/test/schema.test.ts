@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Sample, kinds, toStructural } from '@plinth/api';
+import { kinds, Sample, toStructural } from '@plinth/api';
 import { Type } from '@sinclair/typebox';
 
 const valid = {

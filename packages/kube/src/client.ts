@@ -2,8 +2,8 @@
 // typed helpers for get/list/apply/patch/delete on any ResourceType, API errors as KubeApiError.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { type Dispatcher, fetch } from 'undici';
-import { KubeApiError, isNotFound } from './errors.ts';
-import { type ResourceType, apiVersionOf, pathFor } from './resources.ts';
+import { isNotFound, KubeApiError } from './errors.ts';
+import { apiVersionOf, pathFor, type ResourceType } from './resources.ts';
 
 export interface ObjectMeta {
   name?: string;

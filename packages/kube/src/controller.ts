@@ -47,7 +47,8 @@ export interface ControllerOptions<T extends KubeObject> {
   labelSelector?: string;
   /** Child types: a change to a child enqueues its controlling owner of the primary type. */
   owns?: readonly ResourceType[];
-  reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | undefined | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a reconcile that returns nothing is done.
+  reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | void>;
   /** Told about each failed reconcile, e.g. to write the error to status and an Event. */
   onError?: (failure: ReconcileFailure, object: T | undefined) => Promise<void> | void;
   concurrency?: number;

@@ -1,9 +1,9 @@
-export { KubeClient, keyOf, parseKey, refOf } from './client.ts';
 export type { KubeList, KubeObject, ObjectMeta, ObjectRef, OwnerReference } from './client.ts';
-export { ConditionType, getCondition, isConditionTrue, setCondition } from './conditions.ts';
+export { KubeClient, keyOf, parseKey, refOf } from './client.ts';
 export type { ConditionInput, ConditionStatus } from './conditions.ts';
-export { Controller } from './controller.ts';
+export { ConditionType, getCondition, isConditionTrue, setCondition } from './conditions.ts';
 export type { ControllerOptions, ReconcileContext, ReconcileFailure, ReconcileResult } from './controller.ts';
+export { Controller } from './controller.ts';
 export {
   isConflict,
   isForbidden,
@@ -14,15 +14,15 @@ export {
   RetryAfterError,
   TerminalError,
 } from './errors.ts';
-export { Informer } from './informer.ts';
 export type { InformerEvent, InformerOptions } from './informer.ts';
-export { LeaderElector } from './lease.ts';
+export { Informer } from './informer.ts';
 export type { LeaderElectorOptions } from './lease.ts';
-export { createLogger, silentLogger } from './log.ts';
+export { LeaderElector } from './lease.ts';
 export type { Logger } from './log.ts';
-export { hasFinalizer, ownerReference, recordEvent, setFinalizer } from './meta.ts';
+export { createLogger, silentLogger } from './log.ts';
 export type { EventInput } from './meta.ts';
-export { WorkQueue } from './queue.ts';
+export { hasFinalizer, ownerReference, recordEvent, setFinalizer } from './meta.ts';
 export type { WorkQueueOptions } from './queue.ts';
-export { apiVersionOf, pathFor, Resources, resourceOf } from './resources.ts';
+export { WorkQueue } from './queue.ts';
 export type { ResourceType } from './resources.ts';
+export { apiVersionOf, pathFor, Resources, resourceOf } from './resources.ts';

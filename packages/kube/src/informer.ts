@@ -4,7 +4,7 @@
 import { type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeClient, KubeObject, ObjectRef } from './client.ts';
 import { type Logger, silentLogger } from './log.ts';
-import { type ResourceType, pathFor } from './resources.ts';
+import { pathFor, type ResourceType } from './resources.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 

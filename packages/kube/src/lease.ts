@@ -47,8 +47,12 @@ export class LeaderElector {
       renewDeadlineMs: opts.renewDeadlineMs ?? 10_000,
       retryPeriodMs: opts.retryPeriodMs ?? 2_000,
     };
-    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new Error('renewDeadlineMs must be below leaseDurationMs');
-    this.#log = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
+      throw new Error('renewDeadlineMs must be below leaseDurationMs');
+    this.#log = (opts.logger ?? silentLogger).child({
+      lease: `${opts.namespace}/${opts.name}`,
+      identity: opts.identity,
+    });
     this.#now = opts.now ?? Date.now;
   }
 
@@ -69,7 +73,9 @@ export class LeaderElector {
     this.#leading = true;
     this.#log.info('became leader');
     const leadership = new AbortController();
-    const work = Promise.resolve(lead(leadership.signal)).catch((e: unknown) => this.#log.error({ err: e }, 'leader work failed'));
+    const work = Promise.resolve(lead(leadership.signal)).catch((e: unknown) =>
+      this.#log.error({ err: e }, 'leader work failed'),
+    );
     let lastRenew = this.#now();
     let outcome: 'lost' | 'stopped' = 'stopped';
     while (!signal?.aborted) {
@@ -106,7 +112,13 @@ export class LeaderElector {
       if (!lease) {
         await client.create<Lease>(Resources.Lease, {
           metadata: { namespace, name },
-          spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: stamp,
+            renewTime: stamp,
+            leaseTransitions: 0,
+          },
         });
         this.#observe(undefined, now);
         return true;
@@ -115,7 +127,8 @@ export class LeaderElector {
       this.#observe(spec, now);
       const holder = spec.holderIdentity;
       const mine = holder === identity;
-      const expired = !holder || (this.#observed && now - this.#observed.at > (spec.leaseDurationSeconds ?? durationSeconds) * 1000);
+      const expired =
+        !holder || (this.#observed && now - this.#observed.at > (spec.leaseDurationSeconds ?? durationSeconds) * 1000);
       if (!mine && !expired) return false;
       const next = {
         holderIdentity: identity,

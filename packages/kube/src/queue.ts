@@ -46,7 +46,10 @@ export class WorkQueue {
   /** Adds the key after a delay; a later call for the same key replaces an earlier, longer one. */
   addAfter(key: string, delayMs: number): void {
     if (this.#shutdown) return;
-    if (delayMs <= 0) return this.add(key);
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
     const existing = this.#timers.get(key);
     if (existing) clearTimeout(existing);
     const timer = setTimeout(() => {

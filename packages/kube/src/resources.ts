@@ -12,7 +12,10 @@ export interface ResourceType {
 export const apiVersionOf = (rt: ResourceType): string => (rt.group ? `${rt.group}/${rt.version}` : rt.version);
 
 /** REST path of a collection, an object, or an object's subresource. */
-export function pathFor(rt: ResourceType, ref: { namespace?: string; name?: string; subresource?: string } = {}): string {
+export function pathFor(
+  rt: ResourceType,
+  ref: { namespace?: string; name?: string; subresource?: string } = {},
+): string {
   const base = rt.group ? `/apis/${rt.group}/${rt.version}` : `/api/${rt.version}`;
   const ns = rt.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
   let path = `${base}${ns}/${rt.plural}`;
@@ -82,5 +85,11 @@ export function resourceOf(kind: {
   plural: string;
   namespaced: boolean;
 }): ResourceType {
-  return { group: kind.group, version: kind.version, kind: kind.kind, plural: kind.plural, namespaced: kind.namespaced };
+  return {
+    group: kind.group,
+    version: kind.version,
+    kind: kind.kind,
+    plural: kind.plural,
+    namespaced: kind.namespaced,
+  };
 }

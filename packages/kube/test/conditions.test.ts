@@ -7,10 +7,14 @@ const t2 = new Date('2026-01-01T00:05:00Z');
 
 describe('setCondition', () => {
   it('adds a condition with observedGeneration and a second-precision timestamp', () => {
-    const c = setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting' }, {
-      observedGeneration: 3,
-      now: t1,
-    });
+    const c = setCondition(
+      undefined,
+      { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting' },
+      {
+        observedGeneration: 3,
+        now: t1,
+      },
+    );
     assert.deepEqual(c, [
       {
         type: 'Ready',

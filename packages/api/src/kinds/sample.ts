@@ -2,7 +2,7 @@
 // controller kit against a real API server; it lives in the test.plinth.dev group so the
 // installer never ships it.
 import { Type } from '@sinclair/typebox';
-import { ConditionsSchema, type ObjectOf, StringEnum, defineKind } from '../schema.ts';
+import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
 
 export const Sample = defineKind({
   group: 'test.plinth.dev',
