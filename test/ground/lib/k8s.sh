@@ -135,8 +135,6 @@ YAML
 }
 
 k8s_up() {
-  [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$BIN/etcd-$ETCD_VERSION" ] && [ -s "$BIN/kwok-$KWOK_VERSION-stages.yaml" ] \
-    || bash "$GROUND_DIR/lib/build-go.sh" all
   write_kubeconfig "$KUBECONFIG_ADMIN" admin
   write_kubeconfig "$STATE/nobody.kubeconfig" nobody
   write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" kube-controller-manager

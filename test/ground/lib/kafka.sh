@@ -15,7 +15,6 @@ kafka_healthy() {
 
 kafka_up() {
   kafka_healthy && return 0
-  [ -f "$PLINTH_CACHE/kafka-$KAFKA_VERSION/.complete" ] || bash "$GROUND_DIR/lib/fetch-kafka.sh"
   command -v java >/dev/null || die "java is not installed"
   stop kafka
   mkdir -p "$KAFKA_DIR"
