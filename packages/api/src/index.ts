@@ -9,6 +9,7 @@ export {
   type KindObject,
   type ObjectMeta,
   type ObjectOf,
+  type OwnerReference,
   type PrinterColumn,
   type SpecOf,
   type StatusOf,

@@ -63,25 +63,29 @@ export interface KindDefinition<Spec extends TObject, Status extends TObject> {
   readonly printerColumns?: readonly PrinterColumn[];
 }
 
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** The metadata fields Plinth reads and writes (metav1.ObjectMeta, timestamps as strings). */
 export interface ObjectMeta {
   name?: string;
+  generateName?: string;
   namespace?: string;
+  uid?: string;
   generation?: number;
   resourceVersion?: string;
-  uid?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
   deletionTimestamp?: string;
   creationTimestamp?: string;
-  ownerReferences?: {
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }[];
+  ownerReferences?: OwnerReference[];
 }
 
 /** The full object of a kind: what `kubectl get -o json` returns. */

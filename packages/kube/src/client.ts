@@ -1,33 +1,12 @@
 // A small REST client over client-node's kubeconfig handling: one connection pool per config,
 // typed helpers for get/list/apply/patch/delete on any ResourceType, API errors as KubeApiError.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { ObjectMeta, OwnerReference } from '@plinth/api';
 import { type Dispatcher, fetch } from 'undici';
 import { isNotFound, KubeApiError } from './errors.ts';
 import { apiVersionOf, pathFor, type ResourceType } from './resources.ts';
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  ownerReferences?: OwnerReference[];
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+export type { ObjectMeta, OwnerReference };
 
 export interface KubeObject {
   apiVersion?: string;

@@ -1,9 +1,9 @@
 // Against the test ground's real kube-apiserver (RBAC on), kube-controller-manager,
 // kube-scheduler and kwok nodes.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Sample } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground } from '@plinth/ground';
 import {
   ConditionType,
   Controller,
@@ -17,17 +17,17 @@ import {
   setCondition,
   setFinalizer,
 } from '@plinth/kube';
+import { useNamespace } from './support.ts';
 
 type SampleObj = Sample & KubeObject;
 const SampleType = resourceOf(Sample);
+const space = useNamespace('kit');
 let admin: KubeClient;
 let ns: string;
 
 before(async () => {
-  await requireGround('kubernetes');
-  admin = KubeClient.load(ground('KUBECONFIG'));
-  ns = uniqueName('kit');
-  await admin.create(Resources.Namespace, { metadata: { name: ns } });
+  admin = space.client;
+  ns = space.name;
   await admin.apply(Resources.CustomResourceDefinition, Sample.crd() as KubeObject, { fieldManager: 'plinth-test' });
   await eventually('Sample CRD Established', async () => {
     const crd = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } } & KubeObject>(
@@ -36,10 +36,6 @@ before(async () => {
     );
     return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
   });
-});
-
-after(async () => {
-  await admin?.delete(Resources.Namespace, { name: ns });
 });
 
 describe('RBAC on the ground API server', () => {

@@ -4,27 +4,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { promisify } from 'node:util';
-import { eventually, GROUND_DIR, ground, requireGround, uniqueName } from '@plinth/ground';
-import { Informer, KubeClient, type KubeObject, Resources } from '@plinth/kube';
+import { eventually, GROUND_DIR, ground } from '@plinth/ground';
+import { Informer, type KubeObject, Resources } from '@plinth/kube';
+import { useNamespace } from './support.ts';
 
 const run = promisify(execFile);
-let client: KubeClient;
-let ns: string;
-
-before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  ns = uniqueName('informer');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-});
-
-after(async () => {
-  await client?.delete(Resources.Namespace, { name: ns });
-});
+const space = useNamespace('informer');
 
 it('keeps delivering events across a kube-apiserver restart', async () => {
+  const { client, name: ns } = space;
   const seen: string[] = [];
   const informer = new Informer<KubeObject>({
     client,

@@ -3,17 +3,17 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { KubeClient, type KubeObject, Resources } from '@plinth/kube';
+import { after, it } from 'node:test';
+import { eventually, ground } from '@plinth/ground';
+import { type KubeObject, Resources } from '@plinth/kube';
+import { useNamespace } from './support.ts';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'contender.ts');
-let client: KubeClient;
-let ns: string;
+const space = useNamespace('lease');
 const children: ChildProcess[] = [];
 
 function contender(identity: string): { proc: ChildProcess; output: () => string } {
-  const proc = spawn(process.execPath, [fixture, ground('KUBECONFIG'), ns, 'election', identity], {
+  const proc = spawn(process.execPath, [fixture, ground('KUBECONFIG'), space.name, 'election', identity], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
@@ -27,19 +27,12 @@ function contender(identity: string): { proc: ChildProcess; output: () => string
   return { proc, output: () => out };
 }
 
-before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  ns = uniqueName('lease');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-});
-
-after(async () => {
+after(() => {
   for (const c of children) c.kill('SIGKILL');
-  await client?.delete(Resources.Namespace, { name: ns });
 });
 
 it('hands the Lease to the second process when the leader is killed', async () => {
+  const { client, name: ns } = space;
   const a = contender('alpha');
   await eventually('alpha to lead', () => a.output().includes('LEADING alpha'), 20_000);
   const b = contender('beta');
