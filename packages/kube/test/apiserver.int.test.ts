@@ -12,10 +12,14 @@ import {
   KubeApiError,
   KubeClient,
   type KubeObject,
+  ownerReference,
+  type ReconcileFailure,
   Resources,
+  RetryAfterError,
   resourceOf,
   setCondition,
   setFinalizer,
+  TerminalError,
 } from '@plinth/kube';
 import { useNamespace } from './support.ts';
 
@@ -26,8 +30,7 @@ let admin: KubeClient;
 let ns: string;
 
 before(async () => {
-  admin = space.client;
-  ns = space.name;
+  ({ client: admin, name: ns } = await space());
   await admin.apply(Resources.CustomResourceDefinition, Sample.crd() as KubeObject, { fieldManager: 'plinth-test' });
   await eventually('Sample CRD Established', async () => {
     const crd = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } } & KubeObject>(
@@ -190,6 +193,121 @@ describe('a controller built on the kit', () => {
         (await admin.get(SampleType, { namespace: ns, name: 'echo' })) === undefined ? true : undefined,
       );
       assert.deepEqual(cleaned, ['echo']);
+    } finally {
+      await controller.stop();
+    }
+  });
+});
+
+/** A Sample in the test namespace whose message is its name. */
+function sample(name: string, labels: Record<string, string>): SampleObj {
+  return {
+    apiVersion: Sample.apiVersion,
+    kind: Sample.kind,
+    metadata: { name, namespace: ns, labels },
+    spec: { message: name, replicas: 1, mode: 'fast' },
+  };
+}
+
+describe('reconcile outcomes', () => {
+  it('backs off on errors, waits on RetryAfterError, stops on TerminalError, and tells onError', async () => {
+    const calls: Record<string, number> = {};
+    const failures: ReconcileFailure[] = [];
+    const controller = new Controller<SampleObj>({
+      name: 'outcomes',
+      client: admin,
+      type: SampleType,
+      namespace: ns,
+      labelSelector: 'test=outcomes',
+      queue: { baseDelayMs: 50, maxDelayMs: 1000 },
+      async reconcile({ name }) {
+        const n = (calls[name] ?? 0) + 1;
+        calls[name] = n;
+        if (name === 'flaky' && n <= 2) throw new Error(`transient failure ${n}`);
+        if (name === 'broken') throw new TerminalError('spec can never work');
+        if (name === 'waiting' && n === 1) throw new RetryAfterError(100, 'dependency not ready');
+      },
+      onError: (f) => {
+        failures.push(f);
+      },
+    });
+    await controller.start();
+    try {
+      for (const name of ['flaky', 'broken', 'waiting']) {
+        await admin.create(SampleType, sample(name, { test: 'outcomes' }));
+      }
+      await eventually('flaky to succeed on its third attempt', () => calls.flaky === 3);
+      await eventually('waiting to be retried after its delay', () => calls.waiting === 2);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(calls.flaky, 3, 'a success must not be retried');
+      assert.equal(calls.broken, 1, 'a terminal error must not be retried');
+      assert.equal(calls.waiting, 2);
+      const flaky = failures.filter((f) => f.key === `${ns}/flaky`);
+      assert.deepEqual(
+        flaky.map((f) => [f.attempt, f.terminal, f.retryInMs]),
+        [
+          [1, false, 50],
+          [2, false, 100],
+        ],
+      );
+      const broken = failures.filter((f) => f.key === `${ns}/broken`);
+      assert.deepEqual(
+        broken.map((f) => [f.terminal, f.retryInMs, (f.error as Error).message]),
+        [[true, undefined, 'spec can never work']],
+      );
+      assert.equal(failures.filter((f) => f.key === `${ns}/waiting`).length, 0, 'RetryAfterError is not a failure');
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  it('re-creates an owned child that is deleted, via owner references and server-side apply', async () => {
+    let reconciles = 0;
+    const controller = new Controller<SampleObj>({
+      name: 'owner',
+      client: admin,
+      type: SampleType,
+      namespace: ns,
+      labelSelector: 'test=owner',
+      owns: [Resources.ConfigMap],
+      async reconcile({ object }) {
+        if (!object) return;
+        reconciles++;
+        await admin.apply(
+          Resources.ConfigMap,
+          {
+            metadata: {
+              name: `${object.metadata?.name}-echo`,
+              namespace: ns,
+              ownerReferences: [ownerReference(object)],
+            },
+            data: { message: object.spec.message },
+          } as KubeObject,
+          { fieldManager: 'owner-controller' },
+        );
+      },
+    });
+    await controller.start();
+    try {
+      await admin.create(SampleType, {
+        ...sample('parent', { test: 'owner' }),
+        spec: { message: 'owned', replicas: 1, mode: 'fast' },
+      });
+      const cm = await eventually('child ConfigMap', () =>
+        admin.get<KubeObject & { data?: Record<string, string> }>(Resources.ConfigMap, {
+          namespace: ns,
+          name: 'parent-echo',
+        }),
+      );
+      assert.deepEqual(cm.data, { message: 'owned' });
+      assert.equal(cm.metadata?.ownerReferences?.[0]?.kind, 'Sample');
+      const before = reconciles;
+      await admin.delete(Resources.ConfigMap, { namespace: ns, name: 'parent-echo' });
+      await eventually('child ConfigMap re-created after deletion', async () => {
+        const again = await admin.get(Resources.ConfigMap, { namespace: ns, name: 'parent-echo' });
+        return again && again.metadata?.uid !== cm.metadata?.uid;
+      });
+      assert.ok(reconciles > before, 'deleting the child must trigger a reconcile of its owner');
     } finally {
       await controller.stop();
     }

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const space = useNamespace('informer');
 
 it('keeps delivering events across a kube-apiserver restart', async () => {
-  const { client, name: ns } = space;
+  const { client, name: ns } = await space();
   const seen: string[] = [];
   const informer = new Informer<KubeObject>({
     client,

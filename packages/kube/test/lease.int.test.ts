@@ -12,8 +12,8 @@ const fixture = join(import.meta.dirname, 'fixtures', 'contender.ts');
 const space = useNamespace('lease');
 const children: ChildProcess[] = [];
 
-function contender(identity: string): { proc: ChildProcess; output: () => string } {
-  const proc = spawn(process.execPath, [fixture, ground('KUBECONFIG'), space.name, 'election', identity], {
+function contender(ns: string, identity: string): { proc: ChildProcess; output: () => string } {
+  const proc = spawn(process.execPath, [fixture, ground('KUBECONFIG'), ns, 'election', identity], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
@@ -32,10 +32,10 @@ after(() => {
 });
 
 it('hands the Lease to the second process when the leader is killed', async () => {
-  const { client, name: ns } = space;
-  const a = contender('alpha');
+  const { client, name: ns } = await space();
+  const a = contender(ns, 'alpha');
   await eventually('alpha to lead', () => a.output().includes('LEADING alpha'), 20_000);
-  const b = contender('beta');
+  const b = contender(ns, 'beta');
   // beta campaigns but must not lead while alpha renews.
   await new Promise((r) => setTimeout(r, 2500));
   assert.ok(!b.output().includes('LEADING'), `beta led while alpha held the lease: ${b.output()}`);

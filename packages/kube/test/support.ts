@@ -1,6 +1,6 @@
 // Shared set-up for the kit's integration tests: the ground's admin client and a fresh
-// namespace per test file, deleted afterwards.
-import { after, before } from 'node:test';
+// namespace per test file, created on first use and deleted after the file's tests.
+import { after } from 'node:test';
 import { ground, requireGround, uniqueName } from '@plinth/ground';
 import { KubeClient, Resources } from '@plinth/kube';
 
@@ -9,25 +9,22 @@ export interface TestNamespace {
   readonly name: string;
 }
 
-export function useNamespace(prefix: string): TestNamespace {
-  const state: { client?: KubeClient; name?: string } = {};
-  before(async () => {
-    await requireGround('kubernetes');
-    state.client = KubeClient.load(ground('KUBECONFIG'));
-    state.name = uniqueName(prefix);
-    await state.client.create(Resources.Namespace, { metadata: { name: state.name } });
-  });
+/** Returns a function resolving to the namespace; call it from tests or hooks. */
+export function useNamespace(prefix: string): () => Promise<TestNamespace> {
+  let setup: Promise<TestNamespace> | undefined;
   after(async () => {
-    if (state.client && state.name) await state.client.delete(Resources.Namespace, { name: state.name });
+    if (!setup) return;
+    const { client, name } = await setup;
+    await client.delete(Resources.Namespace, { name });
   });
-  return {
-    get client() {
-      if (!state.client) throw new Error('useNamespace: used before the suite started');
-      return state.client;
-    },
-    get name() {
-      if (!state.name) throw new Error('useNamespace: used before the suite started');
-      return state.name;
-    },
+  return () => {
+    setup ??= (async () => {
+      await requireGround('kubernetes');
+      const client = KubeClient.load(ground('KUBECONFIG'));
+      const name = uniqueName(prefix);
+      await client.create(Resources.Namespace, { metadata: { name } });
+      return { client, name };
+    })();
+    return setup;
   };
 }
