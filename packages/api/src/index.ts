@@ -1,4 +1,4 @@
-export { kinds, Sample } from './kinds/index.ts';
+export * from './kinds/index.ts';
 export {
   type Condition,
   ConditionSchema,
@@ -12,6 +12,7 @@ export {
   type OwnerReference,
   type PrinterColumn,
   type SpecOf,
+  type SpecRule,
   type StatusOf,
   StringEnum,
   toStructural,

@@ -61,6 +61,21 @@ export interface KindDefinition<Spec extends TObject, Status extends TObject> {
   readonly spec: Spec;
   readonly status: Status;
   readonly printerColumns?: readonly PrinterColumn[];
+  /**
+   * Cross-field rules on the spec: each is a CEL rule the API server enforces (rendered into
+   * x-kubernetes-validations) and the same rule as a TypeScript predicate for local checks.
+   */
+  readonly rules?: readonly SpecRule<Static<Spec>>[];
+}
+
+export interface SpecRule<S> {
+  /** CEL over `self` (the spec), as the API server evaluates it. */
+  readonly cel: string;
+  /** The same rule in TypeScript; true when the spec is valid. */
+  readonly check: (spec: S) => boolean;
+  /** The field to blame, relative to spec, e.g. `traffic`. */
+  readonly field?: string;
+  readonly message: string;
 }
 
 export interface OwnerReference {
@@ -136,12 +151,20 @@ export function defineKind<Spec extends TObject, Status extends TObject>(
     apiVersion,
     crdName: `${def.plural}.${def.group}`,
     namespaced: def.scope === 'Namespaced',
-    // Defaults first, as the API server applies them before it validates.
-    validate: (obj) =>
-      [...Value.Errors(objectSchema, Value.Default(objectSchema, structuredClone(obj)))].map((e) => ({
+    // Defaults first, as the API server applies them before it validates; rules only on a
+    // spec that has the right shape, as the API server does.
+    validate: (obj) => {
+      const withDefaults = Value.Default(objectSchema, structuredClone(obj)) as { spec?: Static<Spec> };
+      const issues = [...Value.Errors(objectSchema, withDefaults)].map((e) => ({
         path: toKubectlPath(e.path),
         message: e.message,
-      })),
+      }));
+      if (issues.length > 0 || !withDefaults.spec) return issues;
+      const spec = withDefaults.spec;
+      return (def.rules ?? [])
+        .filter((r) => !r.check(spec))
+        .map((r) => ({ path: r.field ? `spec.${r.field}` : 'spec', message: r.message }));
+    },
     withDefaults: (spec) => Value.Default(def.spec, structuredClone(spec)) as Static<Spec>,
     crd: () => renderCrd(def),
   };
@@ -193,8 +216,10 @@ export function toStructural(schema: TSchema): Record<string, unknown> {
     const props = s.properties as Record<string, TSchema> | undefined;
     if (props && Object.keys(props).length > 0) {
       out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, toStructural(v)]));
-      const required = s.required as string[] | undefined;
-      if (required?.length) out.required = [...required];
+      // A field with a default is never missing after defaulting, so it is not `required`
+      // (the API server also checks an object's own `default: {}` against `required`).
+      const required = (s.required as string[] | undefined)?.filter((k) => props[k]?.default === undefined);
+      if (required?.length) out.required = required;
     } else if (s.patternProperties && typeof s.patternProperties === 'object') {
       // Type.Record: a map; Kubernetes expresses maps as additionalProperties.
       const [value] = Object.values(s.patternProperties as Record<string, TSchema>);
@@ -209,7 +234,9 @@ export function toStructural(schema: TSchema): Record<string, unknown> {
   return out;
 }
 
-function renderCrd(def: KindDefinition<TObject, TObject>): Record<string, unknown> {
+function renderCrd<Spec extends TObject, Status extends TObject>(
+  def: KindDefinition<Spec, Status>,
+): Record<string, unknown> {
   const singular = def.singular ?? def.kind.toLowerCase();
   const names: Record<string, unknown> = { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular };
   if (def.shortNames?.length) names.shortNames = [...def.shortNames];
@@ -241,7 +268,18 @@ function renderCrd(def: KindDefinition<TObject, TObject>): Record<string, unknow
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
-                spec: toStructural(def.spec),
+                spec: {
+                  ...toStructural(def.spec),
+                  ...(def.rules?.length
+                    ? {
+                        'x-kubernetes-validations': def.rules.map((r) => ({
+                          rule: r.cel,
+                          message: r.message,
+                          ...(r.field ? { fieldPath: `.${r.field}` } : {}),
+                        })),
+                      }
+                    : {}),
+                },
                 status: toStructural(def.status),
               },
               required: ['spec'],

@@ -1,5 +1,22 @@
+import { FunctionKind } from './function.ts';
 import { Sample } from './sample.ts';
 
 /** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [Sample] as const;
+export const kinds = [FunctionKind, Sample] as const;
+export {
+  DefaultHandlers,
+  FunctionKind,
+  type FunctionObject,
+  type FunctionSpec,
+  FunctionSpecSchema,
+  type ResolvedTarget,
+  type RevisionTemplate,
+  type Runtime,
+  Runtimes,
+  resolveTraffic,
+  revisionName,
+  revisionNumber,
+  revisionTemplate,
+  templateHash,
+} from './function.ts';
 export { Sample };

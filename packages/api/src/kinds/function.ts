@@ -1,0 +1,335 @@
+// Function: a Kubernetes-native serverless function. The spec's template fields (code,
+// image, env, resources, timeout) define an immutable revision; scaling, exposure and the
+// traffic split can change without one.
+import { createHash } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
+
+export const Runtimes = ['node', 'python', 'go', 'java'] as const;
+export type Runtime = (typeof Runtimes)[number];
+
+/** Default handler per runtime: `<file or module>.<export>` (Go and Java: the package/class). */
+export const DefaultHandlers: Record<Runtime, string> = {
+  node: 'handler.default',
+  python: 'handler.handle',
+  go: 'Handle',
+  java: 'Handler',
+};
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
+
+const KeyRef = Type.Object({
+  name: Type.String({ pattern: DNS_LABEL, maxLength: 253 }),
+  key: Type.String({ minLength: 1, maxLength: 253 }),
+  optional: Type.Optional(Type.Boolean()),
+});
+
+const EnvVar = Type.Object({
+  name: Type.String({ pattern: ENV_NAME, maxLength: 256, description: 'Environment variable name.' }),
+  value: Type.Optional(Type.String({ maxLength: 32768 })),
+  valueFrom: Type.Optional(
+    Type.Object({
+      secretKeyRef: Type.Optional(KeyRef),
+      configMapKeyRef: Type.Optional(KeyRef),
+    }),
+  ),
+});
+
+const Source = Type.Object(
+  {
+    inline: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 262144,
+        description: 'The handler file itself (one file, up to 256 KiB).',
+      }),
+    ),
+    configMap: Type.Optional(
+      Type.Object(
+        { name: Type.String({ pattern: DNS_LABEL, maxLength: 253 }) },
+        { description: 'A ConfigMap in the same namespace whose keys are the function files.' },
+      ),
+    ),
+    archive: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^(https|oci)://', maxLength: 2048 }),
+          sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$' })),
+        },
+        { description: 'A .tar.gz or .zip of the function directory, fetched over HTTPS or from an OCI registry.' },
+      ),
+    ),
+  },
+  { description: 'Exactly one of inline, configMap or archive.' },
+);
+
+const TrafficTarget = Type.Object({
+  revision: Type.Optional(Type.String({ pattern: DNS_LABEL, maxLength: 63, description: 'A revision by name.' })),
+  latestRevision: Type.Optional(Type.Boolean({ description: 'Follow the newest ready revision.' })),
+  percent: Type.Integer({ minimum: 0, maximum: 100 }),
+  tag: Type.Optional(
+    Type.String({
+      pattern: DNS_LABEL,
+      maxLength: 63,
+      description: 'Also reachable at <path>/@<tag>, whatever its percent.',
+    }),
+  ),
+});
+
+export const FunctionSpecSchema = Type.Object({
+  runtime: Type.Optional(StringEnum(Runtimes, { description: 'Language runtime; omit when image is set.' })),
+  handler: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 253,
+      description: 'Entry point; defaults per runtime (node: handler.default).',
+    }),
+  ),
+  source: Type.Optional(Source),
+  image: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'A ready image serving the function contract on :8080.',
+    }),
+  ),
+  env: Type.Optional(Type.Array(EnvVar, { maxItems: 128 })),
+  envFrom: Type.Optional(
+    Type.Array(
+      Type.Object({
+        secretRef: Type.Optional(Type.Object({ name: Type.String({ pattern: DNS_LABEL, maxLength: 253 }) })),
+        configMapRef: Type.Optional(Type.Object({ name: Type.String({ pattern: DNS_LABEL, maxLength: 253 }) })),
+      }),
+      { maxItems: 32 },
+    ),
+  ),
+  resources: Type.Optional(
+    Type.Object({
+      cpu: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?m?$', description: 'e.g. 250m or 1' })),
+      memory: Type.Optional(Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$', description: 'e.g. 256Mi' })),
+      gpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 16, description: 'nvidia.com/gpu count.' })),
+    }),
+  ),
+  timeoutSeconds: Type.Integer({ minimum: 1, maximum: 900, default: 30, description: 'Per-request timeout.' }),
+  scaling: Type.Object(
+    {
+      minReplicas: Type.Integer({ minimum: 0, maximum: 1000, default: 0 }),
+      maxReplicas: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+      targetConcurrency: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 10,
+        description: 'In-flight requests per replica the autoscaler aims for.',
+      }),
+      scaleToZeroAfterSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
+      scaleDownDelaySeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    },
+    { default: {} },
+  ),
+  http: Type.Object(
+    {
+      path: Type.Optional(
+        Type.String({
+          pattern: '^/[-a-zA-Z0-9_./]*$',
+          maxLength: 253,
+          description: 'Path prefix; default /fn/<namespace>/<name>.',
+        }),
+      ),
+      host: Type.Optional(
+        Type.String({
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          maxLength: 253,
+          description: 'Also route requests for this host name.',
+        }),
+      ),
+    },
+    { default: {} },
+  ),
+  traffic: Type.Optional(
+    Type.Array(TrafficTarget, {
+      minItems: 1,
+      maxItems: 16,
+      description: 'Split across revisions; percents sum to 100. Default: all to the latest ready revision.',
+    }),
+  ),
+  revisionHistoryLimit: Type.Integer({
+    minimum: 0,
+    maximum: 50,
+    default: 3,
+    description: 'Retired revisions kept for rollback beyond those in traffic.',
+  }),
+});
+export type FunctionSpec = Static<typeof FunctionSpecSchema>;
+
+export const FunctionKind = defineKind({
+  group: 'plinth.dev',
+  version: 'v1alpha1',
+  kind: 'Function',
+  plural: 'functions',
+  shortNames: ['fn'],
+  categories: ['plinth'],
+  scope: 'Namespaced',
+  description:
+    'A function: code or an image served over HTTP, scaled on demand (to zero), with revisions and traffic splits.',
+  spec: FunctionSpecSchema,
+  status: Type.Object({
+    observedGeneration: Type.Optional(Type.Integer()),
+    url: Type.Optional(Type.String()),
+    latestCreatedRevision: Type.Optional(Type.String()),
+    latestReadyRevision: Type.Optional(Type.String()),
+    traffic: Type.Optional(
+      Type.Array(
+        Type.Object({
+          revision: Type.String(),
+          percent: Type.Integer(),
+          tag: Type.Optional(Type.String()),
+          latestRevision: Type.Optional(Type.Boolean()),
+        }),
+      ),
+    ),
+    revisions: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          templateHash: Type.String(),
+          replicas: Type.Integer(),
+          readyReplicas: Type.Integer(),
+        }),
+      ),
+    ),
+    replicas: Type.Optional(Type.Integer()),
+    readyReplicas: Type.Optional(Type.Integer()),
+    lastError: Type.Optional(Type.String()),
+    conditions: Type.Optional(ConditionsSchema),
+  }),
+  printerColumns: [
+    { name: 'Runtime', type: 'string', jsonPath: '.spec.runtime' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Latest', type: 'string', jsonPath: '.status.latestReadyRevision' },
+    { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas' },
+    { name: 'URL', type: 'string', jsonPath: '.status.url' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+  ],
+  rules: [
+    {
+      cel: 'has(self.image) != has(self.source)',
+      check: (s) => (s.image !== undefined) !== (s.source !== undefined),
+      message: 'set exactly one of spec.image (a ready image) or spec.source (code for a runtime)',
+    },
+    {
+      cel: '!has(self.source) || has(self.runtime)',
+      check: (s) => s.source === undefined || s.runtime !== undefined,
+      field: 'runtime',
+      message: 'spec.source needs spec.runtime: one of node, python, go, java',
+    },
+    {
+      cel: '!has(self.source) || [has(self.source.inline), has(self.source.configMap), has(self.source.archive)].filter(x, x).size() == 1',
+      check: (s) =>
+        s.source === undefined ||
+        [s.source.inline, s.source.configMap, s.source.archive].filter((x) => x !== undefined).length === 1,
+      field: 'source',
+      message: 'set exactly one of source.inline, source.configMap or source.archive',
+    },
+    {
+      cel: 'self.scaling.minReplicas <= self.scaling.maxReplicas',
+      check: (s) => s.scaling.minReplicas <= s.scaling.maxReplicas,
+      field: 'scaling',
+      message: 'scaling.minReplicas must not exceed scaling.maxReplicas',
+    },
+    {
+      cel: '!has(self.traffic) || self.traffic.map(t, t.percent).sum() == 100',
+      check: (s) => s.traffic === undefined || s.traffic.reduce((n, t) => n + t.percent, 0) === 100,
+      field: 'traffic',
+      message: 'traffic percents must add up to 100',
+    },
+    {
+      cel: '!has(self.traffic) || self.traffic.all(t, has(t.revision) != (has(t.latestRevision) && t.latestRevision))',
+      check: (s) =>
+        s.traffic === undefined || s.traffic.every((t) => (t.revision !== undefined) !== (t.latestRevision === true)),
+      field: 'traffic',
+      message: 'each traffic entry names a revision or sets latestRevision: true, not both',
+    },
+  ],
+});
+export type FunctionObject = ObjectOf<typeof FunctionKind>;
+
+/** The part of the spec that defines a revision: a change here creates a new revision. */
+export function revisionTemplate(spec: FunctionSpec) {
+  return {
+    runtime: spec.runtime,
+    handler: spec.handler ?? (spec.runtime ? DefaultHandlers[spec.runtime] : undefined),
+    source: spec.source,
+    image: spec.image,
+    env: spec.env,
+    envFrom: spec.envFrom,
+    resources: spec.resources,
+    timeoutSeconds: spec.timeoutSeconds,
+  };
+}
+export type RevisionTemplate = ReturnType<typeof revisionTemplate>;
+
+/** A stable hash of the revision template: JSON with sorted keys, undefined dropped. */
+export function templateHash(template: RevisionTemplate): string {
+  return createHash('sha256').update(canonicalJson(template)).digest('hex').slice(0, 10);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** `<name>-00001`: revision names count up per function. */
+export function revisionName(fn: string, n: number): string {
+  return `${fn}-${String(n).padStart(5, '0')}`;
+}
+
+export function revisionNumber(fn: string, revision: string): number | undefined {
+  const m = new RegExp(`^${fn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{5,})$`).exec(revision);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface ResolvedTarget {
+  revision: string;
+  percent: number;
+  tag?: string;
+  latestRevision?: boolean;
+}
+
+/**
+ * Resolves spec.traffic against the revisions that exist: `latestRevision` becomes the latest
+ * ready revision (or the latest created one while none is ready). Entries for the same
+ * revision are merged. Throws with a message naming the entry when a revision is unknown.
+ */
+export function resolveTraffic(
+  spec: FunctionSpec,
+  revisions: { latestReady?: string; latestCreated: string; existing: ReadonlySet<string> },
+): ResolvedTarget[] {
+  const latest = revisions.latestReady ?? revisions.latestCreated;
+  const targets = spec.traffic ?? [{ latestRevision: true, percent: 100 }];
+  const out: ResolvedTarget[] = [];
+  targets.forEach((t, i) => {
+    const revision = t.latestRevision ? latest : (t.revision ?? latest);
+    if (!revisions.existing.has(revision)) {
+      throw new Error(
+        `spec.traffic[${i}]: revision "${revision}" does not exist (known: ${[...revisions.existing].sort().join(', ')})`,
+      );
+    }
+    const same = out.find((o) => o.revision === revision && !t.tag && !o.tag);
+    if (same) same.percent += t.percent;
+    else
+      out.push({
+        revision,
+        percent: t.percent,
+        ...(t.tag ? { tag: t.tag } : {}),
+        ...(t.latestRevision ? { latestRevision: true } : {}),
+      });
+  });
+  return out;
+}
