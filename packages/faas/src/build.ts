@@ -1,0 +1,155 @@
+// Build steps for compiled runtimes: Go functions are compiled together with the Go runtime's
+// main; Java functions are compiled against the Java runtime's classes. Outputs are cached by
+// a hash of the sources, so an unchanged function starts without a build.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import type { ProcessSpec } from './process.ts';
+
+const run = promisify(execFile);
+export const RUNTIMES_DIR = join(import.meta.dirname, '..', '..', '..', 'runtimes');
+
+/** Every file under dir (skipping dot-files and build outputs), sorted, relative paths. */
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      if (name.startsWith('.') || name === 'node_modules' || name === '__pycache__') continue;
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** sha256 over the relative paths and contents of dirs' files plus extra strings. */
+export function hashSources(dirs: string[], extra: string[] = []): string {
+  const h = createHash('sha256');
+  for (const dir of dirs) {
+    for (const f of files(dir)) {
+      h.update(f)
+        .update('\0')
+        .update(readFileSync(join(dir, f)))
+        .update('\0');
+    }
+  }
+  for (const e of extra) h.update(e).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+export class BuildError extends Error {
+  readonly output: string;
+  constructor(message: string, output: string) {
+    super(`${message}\n${output}`);
+    this.name = 'BuildError';
+    this.output = output;
+  }
+}
+
+async function runBuild(what: string, cmd: string, args: string[], cwd: string, env?: Record<string, string>) {
+  try {
+    await run(cmd, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new BuildError(`${what} failed`, `${err.stderr ?? ''}${err.stdout ?? ''}` || err.message);
+  }
+}
+
+/** Compiles a Go function (package with `func <handler>(http.ResponseWriter, *http.Request)`). */
+export async function buildGo(dir: string, handler: string, cacheDir: string): Promise<ProcessSpec> {
+  const template = readFileSync(join(RUNTIMES_DIR, 'go', 'main.go.tmpl'), 'utf8');
+  const hash = hashSources([dir], [handler, template]);
+  const bin = join(cacheDir, `go-${hash}`, 'function');
+  if (!existsSync(bin)) {
+    const work = join(cacheDir, `go-${hash}.build`);
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(join(work, 'main'), { recursive: true });
+    cpSync(dir, join(work, 'function'), { recursive: true });
+    const gomod = join(work, 'function', 'go.mod');
+    if (!existsSync(gomod)) writeFileSync(gomod, 'module function\n\ngo 1.24\n');
+    const module = /^module\s+(\S+)/m.exec(readFileSync(gomod, 'utf8'))?.[1];
+    if (!module) throw new BuildError('go build failed', `${dir}/go.mod has no module line`);
+    writeFileSync(
+      join(work, 'main', 'main.go'),
+      template.replace('{{IMPORT}}', module).replace('{{HANDLER}}', handler),
+    );
+    writeFileSync(
+      join(work, 'main', 'go.mod'),
+      `module plinthmain\n\ngo 1.24\n\nrequire ${module} v0.0.0\n\nreplace ${module} => ../function\n`,
+    );
+    mkdirSync(join(cacheDir, `go-${hash}`), { recursive: true });
+    await runBuild(`go build of ${dir}`, 'go', ['build', '-trimpath', '-o', `${bin}.tmp`, '.'], join(work, 'main'), {
+      CGO_ENABLED: '0',
+      GOFLAGS: '-mod=mod',
+      GOTOOLCHAIN: 'local',
+    });
+    renameSync(`${bin}.tmp`, bin);
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { command: bin, args: [] };
+}
+
+/** The Java runtime's classes, compiled once per runtime source hash. */
+async function javaRuntimeClasses(cacheDir: string): Promise<string> {
+  const src = join(RUNTIMES_DIR, 'java', 'src');
+  const out = join(cacheDir, `java-runtime-${hashSources([src])}`);
+  if (!existsSync(join(out, '.complete'))) {
+    rmSync(out, { recursive: true, force: true });
+    const sources = files(src)
+      .filter((f) => f.endsWith('.java'))
+      .map((f) => join(src, f));
+    await runBuild('javac of the Java runtime', 'javac', ['--release', '17', '-d', out, ...sources], src);
+    writeFileSync(join(out, '.complete'), '');
+  }
+  return out;
+}
+
+/** JVM flags for a short-lived, fast-starting function process. */
+export const JAVA_FLAGS = [
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-Xshare:auto',
+  '-XX:-UsePerfData',
+  '-Xss512k',
+];
+
+/** Compiles a Java function (class `<handler>` with `public Object handle(Request)`). */
+export async function buildJava(dir: string, handler: string, cacheDir: string): Promise<ProcessSpec> {
+  const runtime = await javaRuntimeClasses(cacheDir);
+  const out = join(cacheDir, `java-${hashSources([dir], [handler, runtime])}`);
+  if (!existsSync(join(out, '.complete'))) {
+    rmSync(out, { recursive: true, force: true });
+    const sources = files(dir)
+      .filter((f) => f.endsWith('.java'))
+      .map((f) => join(dir, f));
+    if (sources.length === 0) throw new BuildError('javac failed', `no .java files in ${dir}`);
+    await runBuild(`javac of ${dir}`, 'javac', ['--release', '17', '-cp', runtime, '-d', out, ...sources], dir);
+    writeFileSync(join(out, '.complete'), '');
+  }
+  return {
+    command: 'java',
+    args: [...JAVA_FLAGS, '-cp', `${runtime}:${out}`, 'dev.plinth.runtime.Main'],
+    env: { PLINTH_HANDLER: handler },
+  };
+}
+
+/** The command that starts a generic (pool) process of an interpreted runtime. */
+export function interpretedRuntime(runtime: 'node' | 'python'): ProcessSpec {
+  return runtime === 'node'
+    ? { command: process.execPath, args: [join(RUNTIMES_DIR, 'node', 'server.ts')] }
+    : { command: process.env.PLINTH_PYTHON ?? 'python3', args: ['-u', join(RUNTIMES_DIR, 'python', 'server.py')] };
+}

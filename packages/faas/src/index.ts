@@ -1,0 +1,16 @@
+export {
+  type AutoscalerOptions,
+  type Decision,
+  decide,
+  defaultAutoscalerOptions,
+  newScaleState,
+  type Sample,
+  type ScaleState,
+  type ScalingSpec,
+} from './autoscale.ts';
+export { BuildError, buildGo, buildJava, hashSources, interpretedRuntime, JAVA_FLAGS, RUNTIMES_DIR } from './build.ts';
+export { LocalBackend, type LocalBackendOptions, type LocalFunction } from './local.ts';
+export { type FunctionManifest, loadFunctionManifests, ManifestError } from './manifests.ts';
+export { WarmPool, type WarmPoolOptions } from './pool.ts';
+export { freePort, type Instance, type ProcessSpec, startProcess, waitHttp } from './process.ts';
+export { defaultPrefix, type FunctionBackend, type Route, type RouteTarget } from './routes.ts';
