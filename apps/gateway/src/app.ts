@@ -1,0 +1,270 @@
+// The function gateway. build(deps) returns a request listener and its state; listen() binds
+// it. Per request: match a route (host, then longest path prefix), pick a revision by weight
+// (or by `/@tag`), hold the request while a scaled-to-zero revision wakes (bounded, then 503),
+// forward over a keep-alive pool with the function's timeout (504), and count everything.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import type { FunctionBackend, Route, RouteTarget } from '@plinth/faas';
+import { type Logger, pino } from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Agent, request, errors as undiciErrors } from 'undici';
+
+export interface GatewayDeps {
+  backend: FunctionBackend;
+  logger?: Logger;
+  registry?: Registry;
+  /** Longest a request waits for a scaled-to-zero revision to get a ready instance (default 30 s). */
+  coldStartTimeoutMs?: number;
+  /** Keep-alive connections per instance (default 128). */
+  connectionsPerInstance?: number;
+  random?: () => number;
+}
+
+export interface Gateway {
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly registry: Registry;
+  /** In-flight requests per revision, for the autoscaler. */
+  inflight(): Map<string, number>;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+export function matchRoute(routes: readonly Route[], host: string | undefined, path: string): Route | undefined {
+  const h = host?.replace(/:\d+$/, '').toLowerCase();
+  const byHost = h ? routes.find((r) => r.host === h) : undefined;
+  if (byHost) return byHost;
+  let best: Route | undefined;
+  for (const r of routes) {
+    if (
+      (path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`)) &&
+      r.prefix.length > (best?.prefix.length ?? -1)
+    ) {
+      best = r;
+    }
+  }
+  return best;
+}
+
+/** Weighted choice over targets with percent > 0. */
+export function pickTarget(targets: readonly RouteTarget[], random: () => number): RouteTarget | undefined {
+  const live = targets.filter((t) => t.percent > 0);
+  const total = live.reduce((n, t) => n + t.percent, 0);
+  let x = random() * total;
+  for (const t of live) {
+    x -= t.percent;
+    if (x < 0) return t;
+  }
+  return live.at(-1);
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function build(deps: GatewayDeps): Gateway {
+  const log = deps.logger ?? pino({ name: 'plinth-gateway', level: process.env.PLINTH_LOG_LEVEL ?? 'info' });
+  const registry = deps.registry ?? new Registry();
+  const random = deps.random ?? Math.random;
+  const coldStartTimeoutMs = deps.coldStartTimeoutMs ?? 30_000;
+  const agent = new Agent({ connections: deps.connectionsPerInstance ?? 128, keepAliveTimeout: 60_000, pipelining: 1 });
+  const inflight = new Map<string, number>();
+  const rr = new Map<string, number>();
+
+  const requests = new Counter({
+    name: 'plinth_gateway_requests_total',
+    help: 'Requests by function, revision and status code.',
+    labelNames: ['function', 'revision', 'code'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'plinth_gateway_request_duration_seconds',
+    help: 'Time from request to response end, cold starts included.',
+    labelNames: ['function'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const coldStarts = new Histogram({
+    name: 'plinth_gateway_cold_start_seconds',
+    help: 'How long requests waited for a scaled-to-zero revision to become ready.',
+    labelNames: ['function'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const inflightGauge = new Gauge({
+    name: 'plinth_gateway_inflight_requests',
+    help: 'Requests being served, by revision.',
+    labelNames: ['function', 'revision'] as const,
+    registers: [registry],
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path.startsWith('/_/')) return admin(path, res);
+
+    const route = matchRoute(deps.backend.routes(), req.headers.host, path);
+    if (!route) return json(res, 404, { error: `no function serves ${path}` });
+    let rest = path === route.prefix ? '' : path.slice(route.prefix.length);
+    let target: RouteTarget | undefined;
+    const tag = /^\/@([a-z0-9-]+)(\/.*)?$/.exec(rest);
+    if (tag) {
+      target = route.targets.find((t) => t.tag === tag[1]);
+      if (!target) return json(res, 404, { error: `function ${route.function} has no revision tagged "${tag[1]}"` });
+      rest = tag[2] ?? '';
+    } else {
+      target = pickTarget(route.targets, random);
+    }
+    if (!target) return json(res, 503, { error: `function ${route.function} has no revision taking traffic` });
+    const { revision } = target;
+    const fn = route.function;
+    const reqLog = log.child({ fn, revision });
+
+    inflight.set(revision, (inflight.get(revision) ?? 0) + 1);
+    inflightGauge.inc({ function: fn, revision });
+    let code = 0;
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort(new Error('client went away'));
+    };
+    res.once('close', onClose);
+    try {
+      let endpoints = deps.backend.endpoints(revision);
+      if (endpoints.length === 0) {
+        const t0 = performance.now();
+        try {
+          await deps.backend.wake(revision, AbortSignal.any([abort.signal, AbortSignal.timeout(coldStartTimeoutMs)]));
+        } catch (e) {
+          code = abort.signal.aborted ? 499 : 503;
+          if (code === 503) {
+            const reason =
+              (e as Error).name === 'TimeoutError'
+                ? `did not become ready within ${coldStartTimeoutMs} ms`
+                : (e as Error).message;
+            reqLog.warn({ err: (e as Error).message }, 'cold start failed');
+            json(res, 503, { error: `function ${fn} is not available: ${reason}` });
+          }
+          return;
+        }
+        const waited = (performance.now() - t0) / 1000;
+        coldStarts.observe({ function: fn }, waited);
+        reqLog.info({ coldStartMs: Math.round(waited * 1000) }, 'cold start');
+        endpoints = deps.backend.endpoints(revision);
+      }
+      const i = (rr.get(revision) ?? 0) % Math.max(endpoints.length, 1);
+      rr.set(revision, i + 1);
+      const base = endpoints[i];
+      if (!base) {
+        code = 503;
+        return json(res, 503, { error: `function ${fn} has no ready instance` });
+      }
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      headers['x-forwarded-host'] = req.headers.host ?? '';
+      headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+      headers['x-forwarded-prefix'] = route.prefix;
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+      const timeout = AbortSignal.timeout(route.timeoutMs);
+      let upstream: Awaited<ReturnType<typeof request>>;
+      try {
+        upstream = await request(`${base}${rest || '/'}${q < 0 ? '' : url.slice(q)}`, {
+          method: req.method as 'GET',
+          headers,
+          body: hasBody ? req : null,
+          dispatcher: agent,
+          signal: AbortSignal.any([abort.signal, timeout]),
+          headersTimeout: route.timeoutMs,
+          bodyTimeout: route.timeoutMs,
+        });
+      } catch (e) {
+        if (abort.signal.aborted) {
+          code = 499;
+          return;
+        }
+        if (timeout.aborted || e instanceof undiciErrors.HeadersTimeoutError) {
+          code = 504;
+          reqLog.warn({ timeoutMs: route.timeoutMs }, 'function timed out');
+          return json(res, 504, { error: `function ${fn} did not answer within ${route.timeoutMs} ms` });
+        }
+        code = 502;
+        reqLog.error({ err: (e as Error).message, endpoint: base }, 'upstream failed');
+        return json(res, 502, { error: `function ${fn} failed: ${(e as Error).message}` });
+      }
+      code = upstream.statusCode;
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(upstream.statusCode, out);
+      try {
+        await pipeline(upstream.body, res);
+      } catch (e) {
+        if (timeout.aborted && !res.writableEnded) {
+          code = 504;
+          res.destroy();
+        } else if (!abort.signal.aborted) reqLog.warn({ err: (e as Error).message }, 'response stream failed');
+      }
+    } finally {
+      res.off('close', onClose);
+      inflight.set(revision, (inflight.get(revision) ?? 1) - 1);
+      inflightGauge.dec({ function: fn, revision });
+      requests.inc({ function: fn, revision, code: String(code) });
+      const seconds = (performance.now() - started) / 1000;
+      latency.observe({ function: fn }, seconds);
+      reqLog.debug({ method: req.method, path, code, ms: seconds * 1000 }, 'request');
+    }
+  }
+
+  async function admin(path: string, res: ServerResponse): Promise<void> {
+    if (path === '/_/health' || path === '/_/ready') return json(res, 200, { status: 'ok' });
+    if (path === '/_/metrics') {
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      return void res.end(text);
+    }
+    if (path === '/_/routes') return json(res, 200, deps.backend.routes());
+    if (path === '/_/stats') return json(res, 200, { inflight: Object.fromEntries(inflight) });
+    return json(res, 404, { error: `unknown gateway endpoint ${path}` });
+  }
+
+  return {
+    listener: (req, res) => {
+      serve(req, res).catch((e: unknown) => {
+        log.error({ err: e }, 'gateway error');
+        if (!res.headersSent) json(res, 500, { error: 'gateway error' });
+        else res.destroy();
+      });
+    },
+    registry,
+    inflight: () => new Map(inflight),
+    close: () => agent.close(),
+  };
+}
+
+/** Binds the gateway; port 0 picks a free one. Resolves with the server and its address. */
+export function listen(
+  gateway: Gateway,
+  opts: { port: number; host?: string },
+): Promise<{ server: Server; url: string }> {
+  const server = createServer({ keepAliveTimeout: 65_000 }, gateway.listener);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      const addr = server.address() as AddressInfo;
+      resolve({ server, url: `http://${addr.address}:${addr.port}` });
+    });
+  });
+}
