@@ -163,6 +163,7 @@ def main():
         threading.Thread(target=finish, daemon=True).start()
 
     signal.signal(signal.SIGTERM, drain)
+    signal.signal(signal.SIGINT, drain)  # Ctrl-C in `plinth dev` reaches the whole process group
     log("info", "listening", host=HOST, port=PORT, pool=state["handler"] is None)
     server.serve_forever()
     server.server_close()

@@ -88,6 +88,21 @@ export class LocalBackend implements FunctionBackend {
     await Promise.all((['node', 'python'] as const).filter((r) => runtimes.has(r)).map((r) => this.#pool(r).fill()));
   }
 
+  /** Compiles every Go and Java function now, so their first request does not wait on a build. */
+  async prepare(onBuilt?: (fn: string, ms: number) => void): Promise<void> {
+    for (const rev of this.#revisions.values()) {
+      const { runtime } = rev.fn.spec;
+      if (runtime !== 'go' && runtime !== 'java') continue;
+      const t0 = performance.now();
+      const handler = rev.fn.spec.handler ?? DefaultHandlers[runtime];
+      const dir = this.#codeDir(rev.fn);
+      await (runtime === 'go'
+        ? buildGo(dir, handler, this.#opts.cacheDir)
+        : buildJava(dir, handler, this.#opts.cacheDir));
+      onBuilt?.(`${rev.fn.namespace}/${rev.fn.name}`, performance.now() - t0);
+    }
+  }
+
   /**
    * Replaces the set of functions. A function whose revision template changed gets a new
    * revision; instances of revisions no longer routed are stopped.

@@ -1,0 +1,134 @@
+// `plinth dev [dir]`: the gateway and the runtimes as local processes for every Function
+// manifest under dir, reloaded when files change. No cluster needed.
+import { watch } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalBackend, type LocalFunction, loadFunctionManifests, ManifestError } from '@plinth/faas';
+import { build, listen } from '@plinth/gateway';
+import { pino } from 'pino';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function load(dir: string): LocalFunction[] {
+  return loadFunctionManifests(dir).map((m) => ({
+    namespace: m.object.metadata.namespace ?? 'default',
+    name: m.object.metadata.name ?? '',
+    spec: m.object.spec,
+    codeDir: m.dir,
+  }));
+}
+
+/** Runtime log lines (JSON) shown as `fn | level msg`. */
+function showLog(fn: string, line: string) {
+  try {
+    const { level, msg, ...rest } = JSON.parse(line) as { level?: string; msg?: string; time?: string };
+    delete rest.time;
+    const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+    err(`${fn} | ${level ?? 'info'} ${msg ?? ''}${extra}`);
+  } catch {
+    err(`${fn} | ${line}`);
+  }
+}
+
+export async function dev(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: process.env.PLINTH_DEV_PORT ?? '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  const dir = resolve(positionals[0] ?? '.');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    err(`plinth dev: --port must be a number from 0 to 65535, got "${values.port}"`);
+    return 2;
+  }
+  let functions: LocalFunction[];
+  try {
+    functions = load(dir);
+  } catch (e) {
+    err(
+      e instanceof ManifestError
+        ? `plinth dev: invalid Function manifest in ${e.message}`
+        : `plinth dev: ${(e as Error).message}`,
+    );
+    return 1;
+  }
+  if (functions.length === 0) {
+    err(`plinth dev: no Function manifests (apiVersion plinth.dev/v1alpha1, kind Function) under ${dir}`);
+    return 1;
+  }
+
+  const backend = new LocalBackend({
+    onLog: showLog,
+    onEvent: (e) => {
+      if (e.error) err(`${e.fn} | error ${e.what}: ${e.error}`);
+      else if (e.what !== 'revision created')
+        err(`${e.fn} | ${e.what}${e.ms !== undefined ? ` in ${Math.round(e.ms)} ms` : ''}`);
+    },
+  });
+  const logger = pino({ name: 'plinth-gateway', level: process.env.PLINTH_LOG_LEVEL ?? 'warn' });
+  const gateway = build({ backend, logger, coldStartTimeoutMs: 120_000 });
+  let routes = await backend.setFunctions(functions);
+  const t0 = performance.now();
+  await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
+  await backend.warm();
+  let url: string;
+  let server: Awaited<ReturnType<typeof listen>>['server'];
+  try {
+    ({ server, url } = await listen(gateway, { port, host: values.host }));
+  } catch (e) {
+    err(`plinth dev: cannot listen on ${values.host}:${port}: ${(e as Error).message} (choose another with --port)`);
+    await backend.close();
+    return 1;
+  }
+
+  const printRoutes = () => {
+    const width = Math.max(...routes.map((r) => r.function.length));
+    for (const r of routes) out(`${r.function.padEnd(width)}  ${url}${r.prefix}`);
+  };
+  out(
+    `plinth dev: ${routes.length} function(s) from ${relative(process.cwd(), dir) || '.'}, ready in ${Math.round(performance.now() - t0)} ms`,
+  );
+  printRoutes();
+  err(`watching ${dir} for changes; Ctrl-C to stop`);
+
+  const scaler = setInterval(() => {
+    backend.tick(gateway.inflight()).catch((e: unknown) => err(`autoscaler: ${(e as Error).message}`));
+  }, 1000);
+
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dir, { recursive: true }, (_event, file) => {
+    if (file && /(^|\/)(\.|node_modules|__pycache__)/.test(file)) return;
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const before = new Map(routes.map((r) => [r.function, r.targets[0]?.revision]));
+        routes = await backend.setFunctions(load(dir));
+        await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
+        for (const r of routes) {
+          const rev = r.targets[0]?.revision;
+          if (before.get(r.function) !== rev) out(`reloaded ${r.function} (revision ${rev})  ${url}${r.prefix}`);
+        }
+      } catch (e) {
+        err(`plinth dev: not reloaded: ${e instanceof ManifestError ? e.message : (e as Error).message}`);
+      }
+    }, 200);
+  });
+
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  err('stopping');
+  clearInterval(scaler);
+  watcher.close();
+  server.close();
+  await gateway.close();
+  await backend.close();
+  return 0;
+}

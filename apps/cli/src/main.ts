@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// plinth: one file per command under commands/. Every command only reads and writes
+// Kubernetes resources, or (dev) runs them locally; nothing exists only here.
+import { dev } from './commands/dev.ts';
+
+const USAGE = `plinth: a Kubernetes platform, driven by custom resources
+
+usage:
+  plinth dev [dir] [--port N] [--host H]   run every Function under dir (default .) locally
+  plinth help                              this text
+`;
+
+const [command, ...args] = process.argv.slice(2);
+switch (command) {
+  case 'dev':
+    process.exitCode = await dev(args);
+    break;
+  case undefined:
+  case 'help':
+  case '--help':
+  case '-h':
+    process.stdout.write(USAGE);
+    break;
+  default:
+    process.stderr.write(`plinth: unknown command "${command}"\n\n${USAGE}`);
+    process.exitCode = 2;
+}
