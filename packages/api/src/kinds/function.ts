@@ -195,6 +195,7 @@ export const FunctionKind = defineKind({
           templateHash: Type.String(),
           replicas: Type.Integer(),
           readyReplicas: Type.Integer(),
+          ready: Type.Boolean({ description: 'Has had a ready replica: it can serve, waking from zero if needed.' }),
         }),
       ),
     ),

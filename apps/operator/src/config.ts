@@ -1,0 +1,39 @@
+// The operator's configuration: read once at start-up, validated, with documented defaults.
+import type { Runtime } from '@plinth/api';
+
+export interface OperatorConfig {
+  /** Runtime images that serve the contract; node/python load code, go/java run a build output. */
+  runtimeImages: Record<Runtime, string>;
+  /** Builder images that compile go/java source into /var/plinth/function (init container). */
+  builderImages: { go: string; java: string };
+  /** Image for the init container that fetches source archives (needs sh, wget, sha256sum, tar, unzip). */
+  fetchImage: string;
+  /** Public base URL of the function gateway, for status.url. */
+  gatewayURL: string;
+  fieldManager: string;
+}
+
+const VERSION = '0.1.0';
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const registry = env.PLINTH_IMAGE_REGISTRY ?? 'ghcr.io/plinth-dev';
+  const gatewayURL = env.PLINTH_GATEWAY_URL ?? 'http://plinth-gateway.plinth-system.svc';
+  if (!/^https?:\/\/[^/]+/.test(gatewayURL)) {
+    throw new Error(`PLINTH_GATEWAY_URL must be an http(s) URL, got "${gatewayURL}"`);
+  }
+  return {
+    runtimeImages: {
+      node: env.PLINTH_IMAGE_NODE ?? `${registry}/runtime-node:${VERSION}`,
+      python: env.PLINTH_IMAGE_PYTHON ?? `${registry}/runtime-python:${VERSION}`,
+      go: env.PLINTH_IMAGE_GO ?? `${registry}/runtime-go:${VERSION}`,
+      java: env.PLINTH_IMAGE_JAVA ?? `${registry}/runtime-java:${VERSION}`,
+    },
+    builderImages: {
+      go: env.PLINTH_IMAGE_BUILDER_GO ?? `${registry}/builder-go:${VERSION}`,
+      java: env.PLINTH_IMAGE_BUILDER_JAVA ?? `${registry}/builder-java:${VERSION}`,
+    },
+    fetchImage: env.PLINTH_IMAGE_FETCH ?? `${registry}/fetch:${VERSION}`,
+    gatewayURL: gatewayURL.replace(/\/$/, ''),
+    fieldManager: 'plinth-operator',
+  };
+}

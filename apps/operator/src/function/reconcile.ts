@@ -1,0 +1,265 @@
+// The Function reconcile: read the Function, converge its revisions, write status.
+//   1. The revision template's hash picks an existing revision or names a new one (<fn>-0000N).
+//   2. The latest revision's ServiceAccount, source ConfigMap, Deployment and Service are applied.
+//   3. spec.traffic is resolved against the revisions that exist.
+//   4. Revisions out of traffic are scaled to zero; beyond revisionHistoryLimit they are deleted.
+//   5. Status: revisions, traffic, URL and Ready/Progressing/Degraded with observedGeneration.
+// Children carry owner references, so deleting the Function deletes them (garbage collector).
+import {
+  FunctionKind,
+  type FunctionObject,
+  resolveTraffic,
+  revisionName,
+  revisionNumber,
+  revisionTemplate,
+  templateHash,
+} from '@plinth/api';
+import {
+  type ConditionInput,
+  type KubeClient,
+  type KubeObject,
+  type ReconcileContext,
+  type ReconcileFailure,
+  Resources,
+  recordEvent,
+  resourceOf,
+  setCondition,
+  TerminalError,
+} from '@plinth/kube';
+import type { OperatorConfig } from '../config.ts';
+import {
+  functionURL,
+  LABELS,
+  renderDeployment,
+  renderService,
+  renderServiceAccount,
+  renderSourceConfigMap,
+  TEMPLATE_HASH,
+} from './render.ts';
+
+export const FunctionType = resourceOf(FunctionKind);
+const AUTOSCALER = 'plinth-autoscaler';
+const MAX_NAME = 50; // <name>-00001-source must stay a 63-character DNS label
+
+interface DeploymentObject extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number };
+}
+
+export interface FunctionDeps {
+  client: KubeClient;
+  config: OperatorConfig;
+  now?: () => Date;
+}
+
+type Status = NonNullable<FunctionObject['status']>;
+
+export function functionReconciler(deps: FunctionDeps) {
+  const { client, config } = deps;
+  const manager = { fieldManager: config.fieldManager };
+
+  async function writeStatus(fn: FunctionObject, status: Status) {
+    await client.apply(
+      FunctionType,
+      {
+        apiVersion: FunctionKind.apiVersion,
+        kind: FunctionKind.kind,
+        metadata: { name: fn.metadata.name, namespace: fn.metadata.namespace },
+        status,
+      } as KubeObject,
+      { ...manager, subresource: 'status' },
+    );
+  }
+
+  function conditions(fn: FunctionObject, list: ConditionInput[]) {
+    let c = fn.status?.conditions;
+    for (const x of list) c = setCondition(c, x, { observedGeneration: fn.metadata.generation, now: deps.now?.() });
+    return c ?? [];
+  }
+
+  async function scale(ns: string, name: string, replicas: number) {
+    await client.apply(
+      Resources.Deployment,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace: ns },
+        spec: { replicas },
+      } as KubeObject,
+      { fieldManager: AUTOSCALER },
+    );
+  }
+
+  async function reconcile(ctx: ReconcileContext<FunctionObject>): Promise<void> {
+    const fn = ctx.object;
+    if (!fn || fn.metadata.deletionTimestamp) return;
+    const name = fn.metadata.name ?? '';
+    const ns = fn.metadata.namespace ?? 'default';
+    if (name.length > MAX_NAME) {
+      throw new TerminalError(
+        `metadata.name "${name}" is ${name.length} characters; Function names may have at most ${MAX_NAME}`,
+      );
+    }
+    const spec = FunctionKind.withDefaults(fn.spec);
+
+    // 1. Which revisions exist, and which one this spec is.
+    const deployments = (
+      await client.list<DeploymentObject>(Resources.Deployment, {
+        namespace: ns,
+        labelSelector: `${LABELS.function}=${name}`,
+      })
+    ).items.filter((d) => d.metadata?.ownerReferences?.some((o) => o.uid === fn.metadata.uid));
+    const byName = new Map(deployments.map((d) => [d.metadata?.name ?? '', d]));
+    const template = revisionTemplate(spec);
+    const hash = templateHash(template);
+    // Revisions only move forward: the newest revision is reused when it has this template;
+    // any other template (a new one, or going back to an older one) makes revision newest+1.
+    const newest = Math.max(0, ...deployments.map((d) => revisionNumber(name, d.metadata?.name ?? '') ?? 0));
+    const newestHash = byName.get(revisionName(name, newest))?.metadata?.annotations?.[TEMPLATE_HASH];
+    const latestCreated =
+      newest > 0 && newestHash === hash ? revisionName(name, newest) : revisionName(name, newest + 1);
+    const isNew = !byName.has(latestCreated);
+
+    // 2. The latest revision's children.
+    const input = { fn: { ...fn, spec }, revision: latestCreated, template, hash };
+    await client.apply(Resources.ServiceAccount, renderServiceAccount(fn), manager);
+    const source = renderSourceConfigMap(input);
+    if (source && isNew) await client.apply(Resources.ConfigMap, source, manager);
+    await client.apply(Resources.Deployment, renderDeployment(input, config), manager);
+    await client.apply(Resources.Service, renderService(input), manager);
+    if (isNew) {
+      ctx.log.info({ revision: latestCreated, hash }, 'created revision');
+      await recordEvent(client, fn as KubeObject, {
+        type: 'Normal',
+        reason: 'RevisionCreated',
+        message: `Created revision ${latestCreated}`,
+        component: config.fieldManager,
+      });
+      byName.set(latestCreated, {
+        metadata: { name: latestCreated, annotations: { [TEMPLATE_HASH]: hash } },
+        status: {},
+      });
+    }
+
+    // 3. Readiness and traffic.
+    const ready = (rev: string) => (byName.get(rev)?.status?.readyReplicas ?? 0) > 0;
+    const sorted = [...byName.keys()].sort((a, b) => (revisionNumber(name, b) ?? 0) - (revisionNumber(name, a) ?? 0));
+    const previousReady = fn.status?.latestReadyRevision;
+    const latestReady = sorted.find(ready) ?? (previousReady && byName.has(previousReady) ? previousReady : undefined);
+    // A revision that has been ready once can serve: at zero replicas the gateway wakes it.
+    const everReady = new Set(fn.status?.revisions?.filter((r) => r.ready).map((r) => r.name));
+    const wasReady = (rev: string) => ready(rev) || everReady.has(rev);
+    let traffic: Status['traffic'];
+    try {
+      traffic = resolveTraffic(spec, { latestReady, latestCreated, existing: new Set(byName.keys()) });
+    } catch (e) {
+      throw new TerminalError((e as Error).message); // onError writes it to status
+    }
+    const serving = new Set(traffic.map((t) => t.revision));
+    const servedBefore = new Set(fn.status?.traffic?.map((t) => t.revision));
+
+    // 4. Retired revisions: scaled to zero, and deleted beyond the history limit.
+    const keep = new Set([...serving, latestCreated, ...(latestReady ? [latestReady] : [])]);
+    const retired = sorted.filter((r) => !keep.has(r));
+    for (const rev of retired.slice(spec.revisionHistoryLimit)) {
+      await client.delete(Resources.Deployment, { namespace: ns, name: rev });
+      await client.delete(Resources.Service, { namespace: ns, name: rev });
+      await client.delete(Resources.ConfigMap, { namespace: ns, name: `${rev}-source` });
+      byName.delete(rev);
+      ctx.log.info({ revision: rev }, 'deleted retired revision');
+    }
+    for (const rev of retired.slice(0, spec.revisionHistoryLimit)) {
+      if ((byName.get(rev)?.spec?.replicas ?? 1) !== 0) await scale(ns, rev, 0);
+    }
+    for (const rev of serving) {
+      const current = byName.get(rev)?.spec?.replicas;
+      if (current === undefined) continue;
+      // A revision coming back into traffic starts with capacity, as a new one does; after that
+      // the autoscaler owns its replica count within [minReplicas, maxReplicas].
+      const floor = servedBefore.has(rev) ? spec.scaling.minReplicas : Math.max(1, spec.scaling.minReplicas);
+      if (current < floor) await scale(ns, rev, floor);
+    }
+
+    // 5. Status.
+    const revisions = [...byName.keys()]
+      .sort((a, b) => (revisionNumber(name, a) ?? 0) - (revisionNumber(name, b) ?? 0))
+      .map((rev) => ({
+        name: rev,
+        templateHash: byName.get(rev)?.metadata?.annotations?.[TEMPLATE_HASH] ?? '',
+        replicas: byName.get(rev)?.status?.replicas ?? 0,
+        readyReplicas: byName.get(rev)?.status?.readyReplicas ?? 0,
+        ready: wasReady(rev),
+      }));
+    const inTraffic = revisions.filter((r) => serving.has(r.name));
+    const notReady = [...serving].filter((r) => !wasReady(r));
+    const readyCond: ConditionInput = notReady.length
+      ? {
+          type: 'Ready',
+          status: 'False',
+          reason: 'RevisionNotReady',
+          message: `waiting for revision(s) ${notReady.join(', ')} to have a ready replica`,
+        }
+      : {
+          type: 'Ready',
+          status: 'True',
+          reason: 'RevisionsReady',
+          message: `serving ${traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}`,
+        };
+    const progressing: ConditionInput =
+      latestReady === latestCreated
+        ? {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'RolloutComplete',
+            message: `latest revision ${latestCreated} is ready`,
+          }
+        : {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'RevisionStarting',
+            message: `revision ${latestCreated} is starting`,
+          };
+    await writeStatus(fn, {
+      observedGeneration: fn.metadata.generation,
+      url: functionURL({ ...fn, spec }, config),
+      latestCreatedRevision: latestCreated,
+      ...(latestReady ? { latestReadyRevision: latestReady } : {}),
+      traffic,
+      revisions,
+      replicas: inTraffic.reduce((n, r) => n + r.replicas, 0),
+      readyReplicas: inTraffic.reduce((n, r) => n + r.readyReplicas, 0),
+      conditions: conditions(fn, [
+        readyCond,
+        progressing,
+        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+      ]),
+    });
+  }
+
+  /** Failures go to status (Degraded, lastError) and to a Warning Event. */
+  async function onError(failure: ReconcileFailure, fn: FunctionObject | undefined): Promise<void> {
+    if (!fn || fn.metadata.deletionTimestamp) return;
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    const next = failure.terminal ? 'will not retry until the Function changes' : `retrying in ${failure.retryInMs} ms`;
+    const reason = failure.terminal ? 'InvalidSpec' : 'ReconcileError';
+    const degraded: ConditionInput = { type: 'Degraded', status: 'True', reason, message: `${message} (${next})` };
+    // A spec that cannot work is not Ready; a transient failure leaves Ready as it was.
+    const list: ConditionInput[] = failure.terminal
+      ? [{ ...degraded, type: 'Ready', status: 'False' }, degraded]
+      : [degraded];
+    await writeStatus(fn, {
+      ...fn.status,
+      ...(failure.terminal ? { observedGeneration: fn.metadata.generation } : {}),
+      lastError: message,
+      conditions: conditions(fn, list),
+    });
+    await recordEvent(client, fn as KubeObject, {
+      type: 'Warning',
+      reason: failure.terminal ? 'InvalidSpec' : 'ReconcileError',
+      message: `${message} (${next})`,
+      component: config.fieldManager,
+    });
+  }
+
+  return { reconcile, onError };
+}

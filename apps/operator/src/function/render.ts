@@ -1,0 +1,222 @@
+// Pure rendering of a Function revision's children: same input, same output, to the byte.
+import { DefaultHandlers, type FunctionObject, type RevisionTemplate, type Runtime } from '@plinth/api';
+import { defaultPrefix } from '@plinth/faas';
+import { type KubeObject, ownerReference } from '@plinth/kube';
+import type { OperatorConfig } from '../config.ts';
+
+export const LABELS = {
+  function: 'plinth.dev/function',
+  revision: 'plinth.dev/revision',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+export const TEMPLATE_HASH = 'plinth.dev/template-hash';
+
+const CODE_DIR = '/var/plinth/function';
+const SOURCE_DIR = '/var/plinth/source';
+const INLINE_FILE: Record<Runtime, string> = {
+  node: 'handler.mjs',
+  python: 'handler.py',
+  go: 'handler.go',
+  java: 'Handler.java',
+};
+
+export interface RevisionInput {
+  fn: FunctionObject;
+  revision: string;
+  template: RevisionTemplate;
+  hash: string;
+}
+
+const serviceAccountName = (fn: string) => `fn-${fn}`;
+
+function labels(fn: string, revision?: string): Record<string, string> {
+  return {
+    [LABELS.function]: fn,
+    ...(revision ? { [LABELS.revision]: revision } : {}),
+    [LABELS.managedBy]: 'plinth',
+  };
+}
+
+/** One ServiceAccount per function: no API access, no token mounted. */
+export function renderServiceAccount(fn: FunctionObject): KubeObject {
+  const name = fn.metadata.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name: serviceAccountName(name),
+      namespace: fn.metadata.namespace,
+      labels: labels(name),
+      ownerReferences: [ownerReference(fn)],
+    },
+    automountServiceAccountToken: false,
+  } as KubeObject;
+}
+
+/** For inline source: an immutable ConfigMap per revision holding the handler file. */
+export function renderSourceConfigMap({ fn, revision, template }: RevisionInput): KubeObject | undefined {
+  if (template.source?.inline === undefined || !template.runtime) return undefined;
+  const name = fn.metadata.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `${revision}-source`,
+      namespace: fn.metadata.namespace,
+      labels: labels(name, revision),
+      ownerReferences: [ownerReference(fn)],
+    },
+    immutable: true,
+    data: { [INLINE_FILE[template.runtime]]: template.source.inline },
+  } as KubeObject;
+}
+
+const restricted = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** The revision's Deployment. `replicas` is left to the autoscaler (its own field manager). */
+export function renderDeployment(input: RevisionInput, config: OperatorConfig): KubeObject {
+  const { fn, revision, template, hash } = input;
+  const name = fn.metadata.name ?? '';
+  const runtime = template.runtime;
+  const handler = template.handler ?? (runtime ? DefaultHandlers[runtime] : undefined);
+  const compiled = runtime === 'go' || runtime === 'java';
+  const volumes: Record<string, unknown>[] = [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } }];
+  const initContainers: Record<string, unknown>[] = [];
+  const mounts: Record<string, unknown>[] = [{ name: 'tmp', mountPath: '/tmp' }];
+
+  if (template.source) {
+    // Where the source files are: a ConfigMap (the revision's own for inline code) or an archive.
+    const src = template.source;
+    if (src.archive) {
+      volumes.push({ name: 'source', emptyDir: {} });
+      initContainers.push({
+        name: 'fetch',
+        image: config.fetchImage,
+        command: ['plinth-fetch'],
+        args: [src.archive.url, SOURCE_DIR, ...(src.archive.sha256 ? [`--sha256=${src.archive.sha256}`] : [])],
+        volumeMounts: [{ name: 'source', mountPath: SOURCE_DIR }],
+        securityContext: restricted,
+      });
+    } else {
+      volumes.push({
+        name: 'source',
+        configMap: { name: src.inline !== undefined ? `${revision}-source` : src.configMap?.name },
+      });
+    }
+    if (compiled && runtime) {
+      volumes.push({ name: 'function', emptyDir: {} });
+      initContainers.push({
+        name: 'build',
+        image: config.builderImages[runtime],
+        args: ['--source', SOURCE_DIR, '--out', CODE_DIR, '--handler', handler ?? ''],
+        volumeMounts: [
+          { name: 'source', mountPath: SOURCE_DIR, readOnly: true },
+          { name: 'function', mountPath: CODE_DIR },
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
+        securityContext: restricted,
+      });
+      mounts.push({ name: 'function', mountPath: CODE_DIR, readOnly: true });
+    } else {
+      mounts.push({ name: 'source', mountPath: CODE_DIR, readOnly: true });
+    }
+  }
+
+  const env: Record<string, unknown>[] = [
+    ...(template.source ? [{ name: 'PLINTH_FUNCTION_DIR', value: CODE_DIR }] : []),
+    ...(handler ? [{ name: 'PLINTH_HANDLER', value: handler }] : []),
+    { name: 'PLINTH_DRAIN_SECONDS', value: String(Math.min(template.timeoutSeconds, 60)) },
+    ...(template.env ?? []),
+  ];
+  const r = template.resources;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (r?.cpu) requests.cpu = r.cpu;
+  if (r?.memory) {
+    requests.memory = r.memory;
+    limits.memory = r.memory;
+  }
+  if (r?.gpu) limits['nvidia.com/gpu'] = String(r.gpu);
+  const resources = Object.keys(requests).length || Object.keys(limits).length ? { requests, limits } : undefined;
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: revision,
+      namespace: fn.metadata.namespace,
+      labels: labels(name, revision),
+      annotations: { [TEMPLATE_HASH]: hash },
+      ownerReferences: [ownerReference(fn)],
+    },
+    spec: {
+      revisionHistoryLimit: 0,
+      selector: { matchLabels: { [LABELS.revision]: revision } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: { labels: labels(name, revision), annotations: { [TEMPLATE_HASH]: hash } },
+        spec: {
+          serviceAccountName: serviceAccountName(name),
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: Math.min(template.timeoutSeconds, 60) + 10,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          ...(initContainers.length ? { initContainers } : {}),
+          containers: [
+            {
+              name: 'function',
+              image: template.image ?? (runtime ? config.runtimeImages[runtime] : ''),
+              ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+              env,
+              ...(template.envFrom?.length ? { envFrom: template.envFrom } : {}),
+              ...(resources ? { resources } : {}),
+              readinessProbe: { httpGet: { path: '/_/ready', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+              livenessProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+              startupProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 1, failureThreshold: 120 },
+              volumeMounts: mounts,
+              securityContext: restricted,
+            },
+          ],
+          volumes,
+          ...(r?.gpu ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } : {}),
+        },
+      },
+    },
+  } as KubeObject;
+}
+
+export function renderService({ fn, revision }: RevisionInput): KubeObject {
+  const name = fn.metadata.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: revision,
+      namespace: fn.metadata.namespace,
+      labels: labels(name, revision),
+      ownerReferences: [ownerReference(fn)],
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABELS.revision]: revision },
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    },
+  } as KubeObject;
+}
+
+export function functionURL(fn: FunctionObject, config: OperatorConfig): string {
+  if (fn.spec.http.host) return `http://${fn.spec.http.host}`;
+  return `${config.gatewayURL}${fn.spec.http.path ?? defaultPrefix(fn.metadata.namespace ?? 'default', fn.metadata.name ?? '')}`;
+}

@@ -1,0 +1,284 @@
+// The Function controller against the ground's real API server, kube-controller-manager
+// (garbage collection) and kwok (pods become ready without a container runtime).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { getCondition, KubeApiError, KubeClient, type KubeObject, Resources } from '@plinth/kube';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { FunctionType } from '../src/function/reconcile.ts';
+
+type Deployment = KubeObject & {
+  spec: {
+    replicas?: number;
+    template: {
+      spec: {
+        serviceAccountName: string;
+        automountServiceAccountToken: boolean;
+        containers: {
+          image: string;
+          env: { name: string; value?: string }[];
+          readinessProbe: { httpGet: { path: string } };
+          livenessProbe: { httpGet: { path: string } };
+          securityContext: Record<string, unknown>;
+          resources?: { limits?: Record<string, string> };
+        }[];
+        initContainers?: { name: string; image: string }[];
+      };
+    };
+  };
+};
+
+let client: KubeClient;
+let ns: string;
+let operator: Operator;
+const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' });
+
+before(async () => {
+  await requireGround('kubernetes');
+  client = KubeClient.load(ground('KUBECONFIG'));
+  await client.apply(Resources.CustomResourceDefinition, FunctionKind.crd() as KubeObject, {
+    fieldManager: 'plinth-test',
+  });
+  await eventually('Function CRD established', async () => {
+    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+      Resources.CustomResourceDefinition,
+      { name: FunctionKind.crdName },
+    );
+    return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  });
+  ns = uniqueName('fn');
+  await client.create(Resources.Namespace, { metadata: { name: ns } });
+  operator = build({ client, config, namespace: ns });
+  await operator.start();
+});
+
+after(async () => {
+  await operator?.stop();
+  await client?.delete(Resources.Namespace, { name: ns });
+});
+
+const get = (name: string) => client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name });
+const deployment = (name: string) => client.get<Deployment>(Resources.Deployment, { namespace: ns, name });
+
+function fnObject(name: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: FunctionKind.apiVersion,
+    kind: FunctionKind.kind,
+    metadata: { name, namespace: ns },
+    spec,
+  } as KubeObject;
+}
+
+async function readyAt(name: string, generation: number) {
+  return eventually(
+    `Function ${name} Ready at generation ${generation}`,
+    async () => {
+      const f = await get(name);
+      // Ready, and the rollout settled: until the latest revision is ready, traffic meant for
+      // it stays on the last ready one (Ready is True meanwhile, Progressing too).
+      const ready = getCondition(f?.status?.conditions, 'Ready');
+      const progressing = getCondition(f?.status?.conditions, 'Progressing');
+      return (
+        ready?.status === 'True' &&
+        ready.observedGeneration === generation &&
+        progressing?.status === 'False' &&
+        progressing.observedGeneration === generation &&
+        f
+      );
+    },
+    60_000,
+  );
+}
+
+describe('Function controller', () => {
+  it('creates a revision Deployment, Service, ServiceAccount and source ConfigMap, and turns Ready on kwok', async () => {
+    await client.create(
+      FunctionType,
+      fnObject('hello', {
+        runtime: 'node',
+        source: { inline: "export default () => 'hi'" },
+        env: [{ name: 'GREETING', value: 'hi' }],
+        resources: { cpu: '100m', memory: '128Mi', gpu: 1 },
+      }),
+    );
+    const fn = await readyAt('hello', 1);
+    assert.equal(fn.status?.latestCreatedRevision, 'hello-00001');
+    assert.equal(fn.status?.latestReadyRevision, 'hello-00001');
+    assert.deepEqual(fn.status?.traffic, [{ revision: 'hello-00001', percent: 100, latestRevision: true }]);
+    assert.equal(fn.status?.url, `http://gateway.test/fn/${ns}/hello`);
+    assert.equal(fn.status?.readyReplicas, 1);
+
+    const d = await deployment('hello-00001');
+    const pod = d?.spec.template.spec;
+    const c = pod?.containers[0];
+    assert.equal(c?.image, config.runtimeImages.node);
+    assert.equal(c?.readinessProbe.httpGet.path, '/_/ready');
+    assert.equal(c?.livenessProbe.httpGet.path, '/_/health');
+    assert.deepEqual(
+      c?.env.filter((e) => ['PLINTH_HANDLER', 'GREETING'].includes(e.name)),
+      [
+        { name: 'PLINTH_HANDLER', value: 'handler.default' },
+        { name: 'GREETING', value: 'hi' },
+      ],
+    );
+    assert.equal(c?.resources?.limits?.['nvidia.com/gpu'], '1');
+    assert.equal(c?.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(pod?.serviceAccountName, 'fn-hello');
+    assert.equal(pod?.automountServiceAccountToken, false);
+    const sa = await client.get<KubeObject & { automountServiceAccountToken?: boolean }>(Resources.ServiceAccount, {
+      namespace: ns,
+      name: 'fn-hello',
+    });
+    assert.equal(sa?.automountServiceAccountToken, false);
+    const svc = await client.get<KubeObject & { spec: { selector: Record<string, string> } }>(Resources.Service, {
+      namespace: ns,
+      name: 'hello-00001',
+    });
+    assert.deepEqual(svc?.spec.selector, { 'plinth.dev/revision': 'hello-00001' });
+    const cm = await client.get<KubeObject & { data: Record<string, string>; immutable: boolean }>(
+      Resources.ConfigMap,
+      {
+        namespace: ns,
+        name: 'hello-00001-source',
+      },
+    );
+    assert.deepEqual(cm?.data, { 'handler.mjs': "export default () => 'hi'" });
+    assert.equal(cm?.immutable, true);
+  });
+
+  it('makes an edit a new revision and moves traffic as declared, then rolls back', async () => {
+    await client.mergePatch(
+      FunctionType,
+      { namespace: ns, name: 'hello' },
+      { spec: { env: [{ name: 'GREETING', value: 'hello' }] } },
+    );
+    let fn = await readyAt('hello', 2);
+    assert.equal(fn.status?.latestReadyRevision, 'hello-00002');
+    assert.deepEqual(fn.status?.traffic, [{ revision: 'hello-00002', percent: 100, latestRevision: true }]);
+    assert.equal((await deployment('hello-00001'))?.spec.replicas, 0, 'the retired revision is scaled to zero');
+
+    // Canary: 80% stays on the first revision, 20% follows the latest.
+    await client.mergePatch(
+      FunctionType,
+      { namespace: ns, name: 'hello' },
+      {
+        spec: {
+          traffic: [
+            { revision: 'hello-00001', percent: 80 },
+            { latestRevision: true, percent: 20, tag: 'canary' },
+          ],
+        },
+      },
+    );
+    fn = await readyAt('hello', 3);
+    assert.deepEqual(fn.status?.traffic, [
+      { revision: 'hello-00001', percent: 80 },
+      { revision: 'hello-00002', percent: 20, tag: 'canary', latestRevision: true },
+    ]);
+    assert.equal(fn.status?.latestCreatedRevision, 'hello-00002', 'a traffic change is not a new revision');
+    assert.equal((await deployment('hello-00001'))?.spec.replicas, 1, 'a revision back in traffic gets capacity again');
+
+    // Rollback: everything to the first revision.
+    await client.mergePatch(
+      FunctionType,
+      { namespace: ns, name: 'hello' },
+      { spec: { traffic: [{ revision: 'hello-00001', percent: 100 }] } },
+    );
+    fn = await readyAt('hello', 4);
+    assert.deepEqual(fn.status?.traffic, [{ revision: 'hello-00001', percent: 100 }]);
+  });
+
+  it('deletes revisions beyond revisionHistoryLimit that take no traffic', async () => {
+    await client.mergePatch(
+      FunctionType,
+      { namespace: ns, name: 'hello' },
+      { spec: { traffic: null, revisionHistoryLimit: 0, env: [{ name: 'GREETING', value: 'third' }] } },
+    );
+    const fn = await readyAt('hello', 5);
+    assert.equal(fn.status?.latestReadyRevision, 'hello-00003');
+    await eventually('retired revisions deleted', async () =>
+      (await deployment('hello-00001')) === undefined && (await deployment('hello-00002')) === undefined
+        ? true
+        : undefined,
+    );
+    assert.equal(await client.get(Resources.Service, { namespace: ns, name: 'hello-00001' }), undefined);
+    assert.equal(await client.get(Resources.ConfigMap, { namespace: ns, name: 'hello-00002-source' }), undefined);
+    assert.deepEqual(
+      fn.status?.revisions?.map((r) => r.name),
+      ['hello-00003'],
+    );
+  });
+
+  it('reports a traffic target naming an unknown revision as Degraded, with the reason', async () => {
+    await client.mergePatch(
+      FunctionType,
+      { namespace: ns, name: 'hello' },
+      { spec: { traffic: [{ revision: 'hello-00099', percent: 100 }] } },
+    );
+    const fn = await eventually('Degraded condition', async () => {
+      const f = await get('hello');
+      return getCondition(f?.status?.conditions, 'Degraded')?.status === 'True' && f;
+    });
+    assert.match(fn.status?.lastError ?? '', /spec\.traffic\[0\]: revision "hello-00099" does not exist/);
+    assert.equal(getCondition(fn.status?.conditions, 'Ready')?.reason, 'InvalidSpec');
+    assert.equal(getCondition(fn.status?.conditions, 'Ready')?.status, 'False');
+  });
+
+  it('renders a Go function with a build init container and the Go runtime image', async () => {
+    await client.create(
+      FunctionType,
+      fnObject('gofn', { runtime: 'go', source: { configMap: { name: 'gofn-code' } } }),
+    );
+    await readyAt('gofn', 1);
+    const pod = (await deployment('gofn-00001'))?.spec.template.spec;
+    assert.deepEqual(
+      pod?.initContainers?.map((c) => [c.name, c.image]),
+      [['build', config.builderImages.go]],
+    );
+    assert.equal(pod?.containers[0]?.image, config.runtimeImages.go);
+  });
+
+  it('refuses an invalid Function with a message naming the bad field', async () => {
+    await assert.rejects(
+      client.create(
+        FunctionType,
+        fnObject('bad', { runtime: 'ruby', source: { inline: 'x' }, scaling: { minReplicas: 5, maxReplicas: 2 } }),
+      ),
+      (e: unknown) => {
+        assert.ok(e instanceof KubeApiError && e.statusCode === 422);
+        assert.match(
+          e.message,
+          /spec\.runtime: Unsupported value: "ruby": supported values: "node", "python", "go", "java"/,
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      client.create(
+        FunctionType,
+        fnObject('bad', { runtime: 'node', source: { inline: 'x' }, scaling: { minReplicas: 5, maxReplicas: 2 } }),
+      ),
+      /spec\.scaling: Invalid value: scaling\.minReplicas must not exceed scaling\.maxReplicas/,
+    );
+  });
+
+  it('removes everything it created when the Function is deleted', async () => {
+    await client.delete(FunctionType, { namespace: ns, name: 'hello' });
+    await eventually(
+      'children garbage-collected',
+      async () => {
+        const left = await Promise.all([
+          client.list(Resources.Deployment, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
+          client.list(Resources.Service, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
+          client.list(Resources.ConfigMap, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
+          client.list(Resources.ServiceAccount, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
+        ]);
+        return left.every((l) => l.items.length === 0);
+      },
+      60_000,
+    );
+    // The other function's children are untouched.
+    assert.ok(await deployment('gofn-00001'));
+  });
+});
