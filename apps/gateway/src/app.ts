@@ -104,12 +104,38 @@ export function build(deps: GatewayDeps): Gateway {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const inflightGauge = new Gauge({
+  const routeOf = new Map<string, string>();
+  new Gauge({
     name: 'plinth_gateway_inflight_requests',
     help: 'Requests being served, by revision.',
     labelNames: ['function', 'revision'] as const,
     registers: [registry],
+    // Filled at scrape time from the counts the autoscaler reads, not per request.
+    collect() {
+      this.reset();
+      for (const [revision, n] of inflight) this.set({ function: routeOf.get(revision) ?? '', revision }, n);
+    },
   });
+  // Labelled children cached per key: label hashing stays off the request path.
+  const requestCounters = new Map<string, ReturnType<typeof requests.labels>>();
+  const latencyChildren = new Map<string, ReturnType<typeof latency.labels>>();
+  const countRequest = (fn: string, revision: string, code: number) => {
+    const key = `${revision}\0${code}`;
+    let c = requestCounters.get(key);
+    if (!c) {
+      c = requests.labels(fn, revision, String(code));
+      requestCounters.set(key, c);
+    }
+    c.inc();
+  };
+  const observeLatency = (fn: string, seconds: number) => {
+    let h = latencyChildren.get(fn);
+    if (!h) {
+      h = latency.labels(fn);
+      latencyChildren.set(fn, h);
+    }
+    h.observe(seconds);
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -122,22 +148,22 @@ export function build(deps: GatewayDeps): Gateway {
     if (!route) return json(res, 404, { error: `no function serves ${path}` });
     let rest = path === route.prefix ? '' : path.slice(route.prefix.length);
     let target: RouteTarget | undefined;
-    const tag = /^\/@([a-z0-9-]+)(\/.*)?$/.exec(rest);
+    const tag = rest.startsWith('/@') ? /^\/@([a-z0-9-]+)(\/.*)?$/.exec(rest) : null;
     if (tag) {
       target = route.targets.find((t) => t.tag === tag[1]);
       if (!target) return json(res, 404, { error: `function ${route.function} has no revision tagged "${tag[1]}"` });
       rest = tag[2] ?? '';
     } else {
-      target = pickTarget(route.targets, random);
+      target = route.targets.length === 1 ? route.targets[0] : pickTarget(route.targets, random);
     }
     if (!target) return json(res, 503, { error: `function ${route.function} has no revision taking traffic` });
     const { revision } = target;
     const fn = route.function;
-    const reqLog = log.child({ fn, revision });
+    routeOf.set(revision, fn);
 
     inflight.set(revision, (inflight.get(revision) ?? 0) + 1);
-    inflightGauge.inc({ function: fn, revision });
     let code = 0;
+    // One controller per request, aborted only if the client goes away; timeouts are undici's.
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort(new Error('client went away'));
@@ -156,14 +182,14 @@ export function build(deps: GatewayDeps): Gateway {
               (e as Error).name === 'TimeoutError'
                 ? `did not become ready within ${coldStartTimeoutMs} ms`
                 : (e as Error).message;
-            reqLog.warn({ err: (e as Error).message }, 'cold start failed');
+            log.warn({ fn, revision, err: (e as Error).message }, 'cold start failed');
             json(res, 503, { error: `function ${fn} is not available: ${reason}` });
           }
           return;
         }
         const waited = (performance.now() - t0) / 1000;
         coldStarts.observe({ function: fn }, waited);
-        reqLog.info({ coldStartMs: Math.round(waited * 1000) }, 'cold start');
+        log.info({ fn, revision, coldStartMs: Math.round(waited * 1000) }, 'cold start');
         endpoints = deps.backend.endpoints(revision);
       }
       const i = (rr.get(revision) ?? 0) % Math.max(endpoints.length, 1);
@@ -174,12 +200,14 @@ export function build(deps: GatewayDeps): Gateway {
         return json(res, 503, { error: `function ${fn} has no ready instance` });
       }
       const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      for (const k in req.headers) {
+        const v = req.headers[k];
+        if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      }
       headers['x-forwarded-host'] = req.headers.host ?? '';
       headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
       headers['x-forwarded-prefix'] = route.prefix;
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
-      const timeout = AbortSignal.timeout(route.timeoutMs);
       let upstream: Awaited<ReturnType<typeof request>>;
       try {
         upstream = await request(`${base}${rest || '/'}${q < 0 ? '' : url.slice(q)}`, {
@@ -187,7 +215,7 @@ export function build(deps: GatewayDeps): Gateway {
           headers,
           body: hasBody ? req : null,
           dispatcher: agent,
-          signal: AbortSignal.any([abort.signal, timeout]),
+          signal: abort.signal,
           headersTimeout: route.timeoutMs,
           bodyTimeout: route.timeoutMs,
         });
@@ -196,35 +224,53 @@ export function build(deps: GatewayDeps): Gateway {
           code = 499;
           return;
         }
-        if (timeout.aborted || e instanceof undiciErrors.HeadersTimeoutError) {
+        if (e instanceof undiciErrors.HeadersTimeoutError) {
           code = 504;
-          reqLog.warn({ timeoutMs: route.timeoutMs }, 'function timed out');
+          log.warn({ fn, revision, timeoutMs: route.timeoutMs }, 'function timed out');
           return json(res, 504, { error: `function ${fn} did not answer within ${route.timeoutMs} ms` });
         }
         code = 502;
-        reqLog.error({ err: (e as Error).message, endpoint: base }, 'upstream failed');
+        log.error({ fn, revision, err: (e as Error).message, endpoint: base }, 'upstream failed');
         return json(res, 502, { error: `function ${fn} failed: ${(e as Error).message}` });
       }
       code = upstream.statusCode;
       const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-      res.writeHead(upstream.statusCode, out);
+      for (const k in upstream.headers) {
+        const v = upstream.headers[k];
+        if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      }
+      const length = Number(upstream.headers['content-length'] ?? -1);
       try {
-        await pipeline(upstream.body, res);
+        if (length >= 0 && length <= 65536) {
+          // Small, known-length bodies: one write instead of a stream pipeline.
+          const body = Buffer.from(await upstream.body.arrayBuffer());
+          res.writeHead(upstream.statusCode, out);
+          res.end(body);
+        } else {
+          res.writeHead(upstream.statusCode, out);
+          await pipeline(upstream.body, res);
+        }
       } catch (e) {
-        if (timeout.aborted && !res.writableEnded) {
+        if (abort.signal.aborted) code = 499;
+        else if (e instanceof undiciErrors.BodyTimeoutError) {
           code = 504;
-          res.destroy();
-        } else if (!abort.signal.aborted) reqLog.warn({ err: (e as Error).message }, 'response stream failed');
+          if (!res.headersSent)
+            json(res, 504, { error: `function ${fn} stopped sending within ${route.timeoutMs} ms` });
+          else res.destroy();
+        } else {
+          log.warn({ fn, revision, err: (e as Error).message }, 'response stream failed');
+          if (!res.headersSent) json(res, 502, { error: `function ${fn} response failed: ${(e as Error).message}` });
+          else res.destroy();
+        }
       }
     } finally {
       res.off('close', onClose);
       inflight.set(revision, (inflight.get(revision) ?? 1) - 1);
-      inflightGauge.dec({ function: fn, revision });
-      requests.inc({ function: fn, revision, code: String(code) });
+      countRequest(fn, revision, code);
       const seconds = (performance.now() - started) / 1000;
-      latency.observe({ function: fn }, seconds);
-      reqLog.debug({ method: req.method, path, code, ms: seconds * 1000 }, 'request');
+      observeLatency(fn, seconds);
+      if (log.isLevelEnabled('debug'))
+        log.debug({ fn, revision, method: req.method, path, code, ms: seconds * 1000 }, 'request');
     }
   }
 
