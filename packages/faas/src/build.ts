@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import type { ProcessSpec } from './process.ts';
+import { type ProcessSpec, startProcess, waitHttp } from './process.ts';
 
 const run = promisify(execFile);
 export const RUNTIMES_DIR = join(import.meta.dirname, '..', '..', '..', 'runtimes');
@@ -103,19 +103,26 @@ export async function buildGo(dir: string, handler: string, cacheDir: string): P
   return { command: bin, args: [] };
 }
 
-/** The Java runtime's classes, compiled once per runtime source hash. */
-async function javaRuntimeClasses(cacheDir: string): Promise<string> {
+/** The Java runtime as a jar, compiled once per runtime source hash. */
+async function javaRuntimeJar(cacheDir: string): Promise<string> {
   const src = join(RUNTIMES_DIR, 'java', 'src');
   const out = join(cacheDir, `java-runtime-${hashSources([src])}`);
+  const jar = join(out, 'runtime.jar');
   if (!existsSync(join(out, '.complete'))) {
     rmSync(out, { recursive: true, force: true });
     const sources = files(src)
       .filter((f) => f.endsWith('.java'))
       .map((f) => join(src, f));
-    await runBuild('javac of the Java runtime', 'javac', ['--release', '17', '-d', out, ...sources], src);
+    await runBuild(
+      'javac of the Java runtime',
+      'javac',
+      ['--release', '17', '-d', join(out, 'classes'), ...sources],
+      src,
+    );
+    await runBuild('jar of the Java runtime', 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
     writeFileSync(join(out, '.complete'), '');
   }
-  return out;
+  return jar;
 }
 
 /** JVM flags for a short-lived, fast-starting function process. */
@@ -127,24 +134,66 @@ export const JAVA_FLAGS = [
   '-Xss512k',
 ];
 
-/** Compiles a Java function (class `<handler>` with `public Object handle(Request)`). */
+/**
+ * Compiles a Java function (class `<handler>` with `public Object handle(Request)`) into a jar
+ * (class-data sharing only archives jars, not class directories).
+ */
 export async function buildJava(dir: string, handler: string, cacheDir: string): Promise<ProcessSpec> {
-  const runtime = await javaRuntimeClasses(cacheDir);
+  const runtime = await javaRuntimeJar(cacheDir);
   const out = join(cacheDir, `java-${hashSources([dir], [handler, runtime])}`);
+  const jar = join(out, 'function.jar');
+  const classpath = `${runtime}:${jar}`;
   if (!existsSync(join(out, '.complete'))) {
     rmSync(out, { recursive: true, force: true });
     const sources = files(dir)
       .filter((f) => f.endsWith('.java'))
       .map((f) => join(dir, f));
     if (sources.length === 0) throw new BuildError('javac failed', `no .java files in ${dir}`);
-    await runBuild(`javac of ${dir}`, 'javac', ['--release', '17', '-cp', runtime, '-d', out, ...sources], dir);
+    await runBuild(
+      `javac of ${dir}`,
+      'javac',
+      ['--release', '17', '-cp', runtime, '-d', join(out, 'classes'), ...sources],
+      dir,
+    );
+    await runBuild(`jar of ${dir}`, 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
+    await trainClassArchive(join(out, 'app.jsa'), classpath, handler);
     writeFileSync(join(out, '.complete'), '');
   }
+  const archive = join(out, 'app.jsa');
   return {
     command: 'java',
-    args: [...JAVA_FLAGS, '-cp', `${runtime}:${out}`, 'dev.plinth.runtime.Main'],
+    args: [
+      ...JAVA_FLAGS,
+      ...(existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : []),
+      '-cp',
+      classpath,
+      'dev.plinth.runtime.Main',
+    ],
     env: { PLINTH_HANDLER: handler },
   };
+}
+
+/**
+ * AppCDS: one training run of the function (start, one request, stop) writes the classes it
+ * loaded to app.jsa; later starts map them in instead of loading and verifying them again.
+ * Best effort: without the archive the function still starts, only slower.
+ */
+async function trainClassArchive(archive: string, classpath: string, handler: string): Promise<void> {
+  const instance = await startProcess({
+    command: 'java',
+    args: [...JAVA_FLAGS, `-XX:ArchiveClassesAtExit=${archive}`, '-cp', classpath, 'dev.plinth.runtime.Main'],
+    env: { PLINTH_HANDLER: handler, PLINTH_TRAINING: '1', PLINTH_DRAIN_SECONDS: '0' },
+  });
+  try {
+    await waitHttp(instance, '/_/ready', 30_000, 20);
+    await fetch(`${instance.url}/`).then((r) => r.arrayBuffer());
+    await fetch(`${instance.url}/_/exit`).then((r) => r.arrayBuffer());
+    await instance.exited;
+  } catch {
+    // the archive is an optimisation; a function that fails here fails visibly when started
+  } finally {
+    await instance.stop(10_000);
+  }
 }
 
 /** The command that starts a generic (pool) process of an interpreted runtime. */

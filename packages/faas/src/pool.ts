@@ -11,7 +11,7 @@ export interface WarmPoolOptions {
 
 export class WarmPool {
   #ready: Instance[] = [];
-  #starting = 0;
+  #pending = new Set<Promise<void>>();
   #closed = false;
   #opts: Required<WarmPoolOptions>;
 
@@ -23,27 +23,28 @@ export class WarmPool {
     return this.#ready.length;
   }
 
-  /** Starts processes until `size` are ready or starting; resolves when they are healthy. */
+  /** Starts processes until `size` are ready or starting; resolves when all of them are ready. */
   async fill(): Promise<void> {
-    const starts: Promise<void>[] = [];
-    while (!this.#closed && this.#ready.length + this.#starting < this.#opts.size) {
-      this.#starting++;
-      starts.push(
-        this.#spawn()
-          .then((i) => {
-            if (this.#closed) void i.stop(0);
-            else this.#ready.push(i);
-          })
-          .finally(() => {
-            this.#starting--;
-          }),
-      );
+    while (!this.#closed && this.#ready.length + this.#pending.size < this.#opts.size) {
+      const start: Promise<void> = this.#spawn()
+        .then((i) => {
+          if (this.#closed) void i.stop(0);
+          else this.#ready.push(i);
+        })
+        .finally(() => this.#pending.delete(start));
+      this.#pending.add(start);
     }
-    await Promise.all(starts);
+    await Promise.all(this.#pending);
   }
 
-  /** A warm process (or a fresh one if the pool is empty); the pool refills in the background. */
+  /**
+   * A warm process; if none is ready but one is starting, waits for it (sooner than a new
+   * one); only an empty, idle pool starts a process on the spot. The pool refills behind.
+   */
   async take(): Promise<Instance> {
+    while (this.#ready.length === 0 && this.#pending.size > 0) {
+      await Promise.race(this.#pending).catch(() => {});
+    }
     const warm = this.#ready.shift();
     void this.fill().catch(() => {});
     return warm ?? this.#spawn();
