@@ -1,7 +1,9 @@
 // The operator: build(deps) wires one controller per kind; main.ts adds leader election.
 import type { FunctionObject } from '@plinth/api';
+import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
 import { Controller, type KubeClient, type Logger, Resources, silentLogger } from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
+import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
 
 export interface OperatorDeps {
@@ -10,37 +12,57 @@ export interface OperatorDeps {
   logger?: Logger;
   /** Watch one namespace (tests); all when omitted. */
   namespace?: string;
+  /** Where in-flight counts come from; default: the gateways in config.gatewayStatsURLs. */
+  concurrency?: ConcurrencySource;
+  autoscaleIntervalMs?: number;
+  now?: () => number;
 }
 
 export interface Operator {
   start(): Promise<void>;
   stop(): Promise<void>;
+  readonly autoscaler: ClusterAutoscaler;
 }
 
 export function build(deps: OperatorDeps): Operator {
   const functions = functionReconciler({ client: deps.client, config: deps.config });
-  const controllers = [
-    new Controller<FunctionObject>({
-      name: 'function',
-      client: deps.client,
-      type: FunctionType,
-      namespace: deps.namespace,
-      owns: [Resources.Deployment],
-      reconcile: functions.reconcile,
-      onError: functions.onError,
-      logger: deps.logger ?? silentLogger,
-    }),
-  ];
+  const functionController = new Controller<FunctionObject>({
+    name: 'function',
+    client: deps.client,
+    type: FunctionType,
+    namespace: deps.namespace,
+    owns: [Resources.Deployment],
+    reconcile: functions.reconcile,
+    onError: functions.onError,
+    logger: deps.logger ?? silentLogger,
+  });
+  const autoscaler = new ClusterAutoscaler({
+    client: deps.client,
+    source:
+      deps.concurrency ??
+      gatewayStatsSource(deps.config.gatewayStatsURLs, (url, e) =>
+        deps.logger?.warn({ gateway: url, err: e.message }, 'cannot read gateway stats'),
+      ),
+    functions: () => functionController.informer.list(deps.namespace),
+    intervalMs: deps.autoscaleIntervalMs,
+    now: deps.now,
+    logger: deps.logger,
+  });
+  const controllers = [functionController];
   return {
+    autoscaler,
     start: async () => {
       await Promise.all(controllers.map((c) => c.start()));
+      autoscaler.start();
     },
     stop: async () => {
+      autoscaler.stop();
       await Promise.all(controllers.map((c) => c.stop()));
     },
   };
 }
 
 export { configFromEnv, type OperatorConfig } from './config.ts';
+export { ClusterAutoscaler } from './function/autoscaler.ts';
 export { functionReconciler } from './function/reconcile.ts';
 export * as render from './function/render.ts';

@@ -10,6 +10,8 @@ export interface OperatorConfig {
   fetchImage: string;
   /** Public base URL of the function gateway, for status.url. */
   gatewayURL: string;
+  /** Gateways whose `/_/stats` the autoscaler sums (PLINTH_GATEWAY_STATS_URLS, comma-separated). */
+  gatewayStatsURLs: string[];
   fieldManager: string;
 }
 
@@ -34,6 +36,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     },
     fetchImage: env.PLINTH_IMAGE_FETCH ?? `${registry}/fetch:${VERSION}`,
     gatewayURL: gatewayURL.replace(/\/$/, ''),
+    gatewayStatsURLs: (env.PLINTH_GATEWAY_STATS_URLS ?? gatewayURL)
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
     fieldManager: 'plinth-operator',
   };
 }

@@ -14,3 +14,4 @@ export { type FunctionManifest, loadFunctionManifests, ManifestError } from './m
 export { WarmPool, type WarmPoolOptions } from './pool.ts';
 export { freePort, type Instance, type ProcessSpec, startProcess, waitHttp } from './process.ts';
 export { defaultPrefix, type FunctionBackend, type Route, type RouteTarget } from './routes.ts';
+export { type ConcurrencySource, gatewayStatsSource } from './stats.ts';

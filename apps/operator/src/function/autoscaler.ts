@@ -1,0 +1,106 @@
+// The cluster autoscaler: every interval, sum the in-flight requests the gateways report per
+// revision, feed them to the autoscaler decision (@plinth/faas decide), and set each serving
+// revision's replicas. Replicas are written under their own field manager, so the Function
+// reconcile (which never sets them) and this loop never fight over the field.
+import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { type ConcurrencySource, decide, newScaleState, type ScaleState } from '@plinth/faas';
+import { type KubeClient, type KubeObject, type Logger, pathFor, Resources, silentLogger } from '@plinth/kube';
+
+export type { ConcurrencySource };
+
+export const AUTOSCALER_MANAGER = 'plinth-autoscaler';
+
+interface DeploymentObject extends KubeObject {
+  spec?: { replicas?: number };
+}
+
+export interface ClusterAutoscalerOptions {
+  client: KubeClient;
+  source: ConcurrencySource;
+  /** The Functions to scale (the operator's informer cache). */
+  functions: () => readonly FunctionObject[];
+  intervalMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+export class ClusterAutoscaler {
+  #o: ClusterAutoscalerOptions;
+  #states = new Map<string, ScaleState>();
+  #timer: NodeJS.Timeout | undefined;
+  #log: Logger;
+
+  constructor(opts: ClusterAutoscalerOptions) {
+    this.#o = opts;
+    this.#log = (opts.logger ?? silentLogger).child({ component: 'autoscaler' });
+  }
+
+  /** One round; returns the replicas set per `namespace/revision` (only changes). */
+  async step(): Promise<Map<string, number>> {
+    const now = (this.#o.now ?? Date.now)();
+    const inflight = await this.#o.source();
+    const changed = new Map<string, number>();
+    const live = new Set<string>();
+    for (const fn of this.#o.functions()) {
+      const ns = fn.metadata.namespace ?? 'default';
+      const scaling = FunctionKind.withDefaults(fn.spec).scaling;
+      for (const t of fn.status?.traffic ?? []) {
+        const key = `${ns}/${t.revision}`;
+        live.add(key);
+        let state = this.#states.get(key);
+        if (!state) {
+          state = newScaleState(now);
+          this.#states.set(key, state);
+        }
+        const n = inflight.get(key) ?? 0;
+        state.samples.push({ at: now, inflight: n });
+        if (n > 0) state.lastActiveAt = now;
+        try {
+          const d = await this.#o.client.get<DeploymentObject>(Resources.Deployment, {
+            namespace: ns,
+            name: t.revision,
+          });
+          if (!d) continue;
+          const current = d.spec?.replicas ?? 1;
+          const decision = decide(state, current, scaling, now);
+          if (decision.replicas !== current) {
+            await this.#o.client.request(
+              'PATCH',
+              pathFor(Resources.Deployment, { namespace: ns, name: t.revision, subresource: 'scale' }),
+              {
+                body: { spec: { replicas: decision.replicas } },
+                contentType: 'application/merge-patch+json',
+                query: { fieldManager: AUTOSCALER_MANAGER },
+              },
+            );
+            changed.set(key, decision.replicas);
+            this.#log.info(
+              { revision: key, from: current, to: decision.replicas, reason: decision.reason, inflight: n },
+              'scaled',
+            );
+          }
+        } catch (e) {
+          this.#log.warn({ revision: key, err: (e as Error).message }, 'cannot scale');
+        }
+      }
+    }
+    for (const key of this.#states.keys()) if (!live.has(key)) this.#states.delete(key);
+    return changed;
+  }
+
+  start(): void {
+    const tick = () => {
+      this.step()
+        .catch((e: unknown) => this.#log.warn({ err: (e as Error).message }, 'autoscaler step failed'))
+        .finally(() => {
+          if (this.#timer) this.#timer = setTimeout(tick, this.#o.intervalMs ?? 2000);
+        });
+    };
+    this.#timer = setTimeout(tick, this.#o.intervalMs ?? 2000);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
