@@ -314,3 +314,5 @@ export function listen(
     });
   });
 }
+
+export { KubeBackend, type KubeBackendOptions } from './kube-backend.ts';

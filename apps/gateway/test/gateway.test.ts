@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
+import { gatewayStatsSource, LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
 import { build, type Gateway, listen, matchRoute, pickTarget } from '@plinth/gateway';
 import { pino } from 'pino';
 
@@ -105,6 +105,17 @@ describe('gateway with real runtimes', () => {
     assert.deepEqual(fast, { status: 200, body: { slept: 10 } });
     assert.equal((await get('/fn/default/hello-node')).status, 200);
     assert.equal((await fetch(`${base}/_/health`)).status, 200);
+  });
+
+  it('reports in-flight requests per revision to autoscalers through /_/stats', async () => {
+    const pending = get('/fn/default/slow?ms=600');
+    await new Promise((r) => setTimeout(r, 200));
+    const unreachable: string[] = [];
+    const stats = await gatewayStatsSource([base, 'http://127.0.0.1:9'], (u) => unreachable.push(u))();
+    const slowRevision = backend.routes().find((r) => r.function === 'default/slow')?.targets[0]?.revision ?? '';
+    assert.equal(stats.get(slowRevision), 1);
+    assert.deepEqual(unreachable, ['http://127.0.0.1:9']);
+    assert.equal((await pending).status, 200);
   });
 
   it('says which path has no function', async () => {

@@ -1,0 +1,155 @@
+// The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic),
+// ready endpoints from each revision Service's EndpointSlices, and waking from zero through the
+// revision Deployment's scale subresource. Revision ids are `namespace/revision`.
+import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { defaultPrefix, type FunctionBackend, type Route } from '@plinth/faas';
+import {
+  Informer,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  pathFor,
+  Resources,
+  resourceOf,
+  silentLogger,
+} from '@plinth/kube';
+
+interface EndpointSlice extends KubeObject {
+  addressType?: string;
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; terminating?: boolean } }[];
+  ports?: { name?: string; port?: number }[];
+}
+
+export interface KubeBackendOptions {
+  client: KubeClient;
+  /** Serve one namespace (tests); all when omitted. */
+  namespace?: string;
+  logger?: Logger;
+}
+
+const SERVICE_NAME = 'kubernetes.io/service-name';
+const AUTOSCALER = 'plinth-autoscaler';
+
+export class KubeBackend implements FunctionBackend {
+  #client: KubeClient;
+  #functions: Informer<FunctionObject & KubeObject>;
+  #slices: Informer<EndpointSlice>;
+  #routes: Route[] = [];
+  #waiters = new Map<string, Set<() => void>>();
+  #log: Logger;
+
+  constructor(opts: KubeBackendOptions) {
+    this.#client = opts.client;
+    this.#log = (opts.logger ?? silentLogger).child({ backend: 'kubernetes' });
+    this.#functions = new Informer({
+      client: opts.client,
+      type: resourceOf(FunctionKind),
+      namespace: opts.namespace,
+      logger: this.#log,
+    });
+    this.#slices = new Informer({
+      client: opts.client,
+      type: Resources.EndpointSlice,
+      namespace: opts.namespace,
+      labelSelector: 'app.kubernetes.io/managed-by=plinth',
+      logger: this.#log,
+    });
+    const rebuild = () => this.#rebuild();
+    for (const e of ['add', 'update', 'delete'] as const) {
+      this.#functions.on(e, rebuild);
+      this.#slices.on(e, (s) => this.#notify(s));
+    }
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.#functions.start(), this.#slices.start()]);
+    this.#rebuild();
+  }
+
+  stop(): void {
+    this.#functions.stop();
+    this.#slices.stop();
+  }
+
+  routes(): readonly Route[] {
+    return this.#routes;
+  }
+
+  endpoints(revision: string): readonly string[] {
+    const [ns, name] = revision.split('/');
+    if (!ns || !name) return [];
+    const urls: string[] = [];
+    for (const slice of this.#slices.list(ns)) {
+      if (slice.metadata?.labels?.[SERVICE_NAME] !== name) continue;
+      const port = slice.ports?.find((p) => p.name === 'http')?.port ?? 8080;
+      for (const ep of slice.endpoints ?? []) {
+        if (ep.conditions?.ready === false || ep.conditions?.terminating) continue;
+        const ip = ep.addresses[0];
+        if (ip) urls.push(slice.addressType === 'IPv6' ? `http://[${ip}]:${port}` : `http://${ip}:${port}`);
+      }
+    }
+    return urls;
+  }
+
+  async wake(revision: string, signal: AbortSignal): Promise<void> {
+    if (this.endpoints(revision).length > 0) return;
+    const [namespace, name] = revision.split('/');
+    if (!namespace || !name) throw new Error(`bad revision id "${revision}"`);
+    const ready = new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.endpoints(revision).length > 0) done(resolve);
+      };
+      const onAbort = () => done(() => reject(signal.reason));
+      const set = this.#waiters.get(revision) ?? new Set();
+      this.#waiters.set(revision, set);
+      set.add(check);
+      signal.addEventListener('abort', onAbort, { once: true });
+      function done(fn: () => void) {
+        set.delete(check);
+        signal.removeEventListener('abort', onAbort);
+        fn();
+      }
+      check();
+    });
+    const scalePath = pathFor(Resources.Deployment, { namespace, name, subresource: 'scale' });
+    const scale = await this.#client.request<{ spec?: { replicas?: number } }>('GET', scalePath);
+    if ((scale.spec?.replicas ?? 0) === 0) {
+      this.#log.info({ revision }, 'waking revision from zero');
+      await this.#client.request('PATCH', scalePath, {
+        body: { spec: { replicas: 1 } },
+        contentType: 'application/merge-patch+json',
+        query: { fieldManager: AUTOSCALER },
+      });
+    }
+    await ready;
+  }
+
+  #notify(slice: EndpointSlice): void {
+    const ns = slice.metadata?.namespace;
+    const svc = slice.metadata?.labels?.[SERVICE_NAME];
+    if (!ns || !svc) return;
+    for (const check of [...(this.#waiters.get(`${ns}/${svc}`) ?? [])]) check();
+  }
+
+  #rebuild(): void {
+    const routes: Route[] = [];
+    for (const fn of this.#functions.list()) {
+      const ns = fn.metadata?.namespace ?? 'default';
+      const traffic = fn.status?.traffic ?? [];
+      if (!traffic.length || !fn.metadata?.name) continue;
+      const spec = FunctionKind.withDefaults(fn.spec);
+      routes.push({
+        function: `${ns}/${fn.metadata.name}`,
+        prefix: spec.http.path ?? defaultPrefix(ns, fn.metadata.name),
+        ...(spec.http.host ? { host: spec.http.host } : {}),
+        timeoutMs: spec.timeoutSeconds * 1000,
+        targets: traffic.map((t) => ({
+          revision: `${ns}/${t.revision}`,
+          percent: t.percent,
+          ...(t.tag ? { tag: t.tag } : {}),
+        })),
+      });
+    }
+    this.#routes = routes;
+  }
+}

@@ -1,0 +1,41 @@
+// plinth-gateway in a cluster: routes from Functions, endpoints from EndpointSlices.
+// TLS when PLINTH_TLS_CERT_FILE and PLINTH_TLS_KEY_FILE are set (the Helm chart mounts a
+// cert-manager certificate there); plain HTTP only behind a TLS-terminating proxy or mesh.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createLogger, KubeClient } from '@plinth/kube';
+import { build, KubeBackend, listen } from './app.ts';
+
+const log = createLogger('plinth-gateway');
+const port = Number(process.env.PORT ?? 8080);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  log.fatal(`PORT must be a port number, got "${process.env.PORT}"`);
+  process.exit(2);
+}
+const backend = new KubeBackend({ client: KubeClient.load(process.env.KUBECONFIG), logger: log });
+await backend.start();
+const gateway = build({ backend, logger: log });
+const cert = process.env.PLINTH_TLS_CERT_FILE;
+const key = process.env.PLINTH_TLS_KEY_FILE;
+let close: () => void;
+if (cert && key) {
+  const server = createHttpsServer(
+    { cert: readFileSync(cert), key: readFileSync(key), keepAliveTimeout: 65_000 },
+    gateway.listener,
+  );
+  server.listen(port, process.env.HOST ?? '0.0.0.0');
+  close = () => server.close();
+  log.info({ port, tls: true }, 'gateway listening');
+} else {
+  const { server, url } = await listen(gateway, { port, host: process.env.HOST ?? '0.0.0.0' });
+  close = () => server.close();
+  log.warn({ url }, 'gateway listening without TLS: set PLINTH_TLS_CERT_FILE and PLINTH_TLS_KEY_FILE');
+}
+const stop = async () => {
+  close();
+  backend.stop();
+  await gateway.close();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

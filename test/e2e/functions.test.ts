@@ -1,0 +1,112 @@
+// Functions across parts, on the ground's real API server: the operator creates revisions,
+// the gateway's Kubernetes backend turns them into routes and endpoints, the autoscaler takes
+// an idle revision to zero, and the gateway wakes it again. kwok pods have no network, so no
+// request is forwarded to a pod here; the data path is tested with real processes in
+// apps/gateway/test.
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { after, before, it } from 'node:test';
+import { FunctionKind } from '@plinth/api';
+import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
+import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
+import { pino } from 'pino';
+
+const FunctionType = resourceOf(FunctionKind);
+let client: KubeClient;
+let ns: string;
+let operator: Operator;
+let backend: KubeBackend;
+let gateway: Gateway;
+let server: Server;
+let url: string;
+let clock = 5_000_000;
+
+before(async () => {
+  await requireGround('kubernetes');
+  client = KubeClient.load(ground('KUBECONFIG'));
+  await client.apply(Resources.CustomResourceDefinition, FunctionKind.crd() as KubeObject, {
+    fieldManager: 'plinth-test',
+  });
+  ns = uniqueName('e2e');
+  await client.create(Resources.Namespace, { metadata: { name: ns } });
+  operator = buildOperator({
+    client,
+    config: configFromEnv({}),
+    namespace: ns,
+    concurrency: async () => new Map(),
+    autoscaleIntervalMs: 3_600_000,
+    now: () => clock,
+  });
+  await operator.start();
+  backend = new KubeBackend({ client, namespace: ns });
+  await backend.start();
+  gateway = buildGateway({ backend, logger: pino({ level: 'silent' }) });
+  ({ server, url } = await listen(gateway, { port: 0 }));
+});
+
+after(async () => {
+  server?.close();
+  await gateway?.close();
+  backend?.stop();
+  await operator?.stop();
+  await client?.delete(Resources.Namespace, { name: ns });
+});
+
+it('routes a Function, scales its idle revision to zero, and wakes it on demand', async () => {
+  await client.create(FunctionType, {
+    apiVersion: FunctionKind.apiVersion,
+    kind: FunctionKind.kind,
+    metadata: { name: 'edge', namespace: ns },
+    spec: {
+      runtime: 'node',
+      source: { inline: "export default () => 'edge'" },
+      http: { path: '/edge' },
+      timeoutSeconds: 5,
+      scaling: { scaleToZeroAfterSeconds: 5, scaleDownDelaySeconds: 0 },
+    },
+  } as KubeObject);
+  const revision = `${ns}/edge-00001`;
+
+  const route = await eventually('the gateway to route the function', () =>
+    backend.routes().find((r) => r.function === `${ns}/edge`),
+  );
+  assert.deepEqual(route, {
+    function: `${ns}/edge`,
+    prefix: '/edge',
+    timeoutMs: 5000,
+    targets: [{ revision, percent: 100 }],
+  });
+  const routes = (await (await fetch(`${url}/_/routes`)).json()) as { prefix: string }[];
+  assert.deepEqual(
+    routes.map((r) => r.prefix),
+    ['/edge'],
+  );
+
+  const [endpoint] = await eventually('a ready endpoint from the EndpointSlice', () => {
+    const e = backend.endpoints(revision);
+    return e.length === 1 && e;
+  });
+  assert.match(endpoint ?? '', /^http:\/\/10\.244\.\d+\.\d+:8080$/);
+
+  // Idle: the autoscaler takes the revision to zero; its endpoints go away.
+  await operator.autoscaler.step();
+  clock += 90_000;
+  await operator.autoscaler.step();
+  await eventually('no endpoints at zero', () => backend.endpoints(revision).length === 0, 30_000);
+
+  // A request would wake it: the backend scales the Deployment up and waits for readiness.
+  const t0 = Date.now();
+  await backend.wake(revision, AbortSignal.timeout(30_000));
+  console.log(`# woke ${revision} on kwok in ${Date.now() - t0} ms`);
+  assert.equal(backend.endpoints(revision).length, 1);
+  const scaled = await client.get<KubeObject & { spec: { replicas: number } }>(Resources.Deployment, {
+    namespace: ns,
+    name: 'edge-00001',
+  });
+  assert.equal(scaled?.spec.replicas, 1);
+
+  const missing = await fetch(`${url}/nothing-here`);
+  assert.equal(missing.status, 404);
+});
