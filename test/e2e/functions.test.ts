@@ -9,7 +9,7 @@ import { after, before, it } from 'node:test';
 import { FunctionKind } from '@plinth/api';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { ensureCrd, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
 import { pino } from 'pino';
 
@@ -26,9 +26,7 @@ let clock = 5_000_000;
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  await client.apply(Resources.CustomResourceDefinition, FunctionKind.crd() as KubeObject, {
-    fieldManager: 'plinth-test',
-  });
+  await ensureCrd(client, FunctionKind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('e2e');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = buildOperator({

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { FunctionKind, type FunctionObject } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { getCondition, KubeClient, type KubeObject, Resources } from '@plinth/kube';
+import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources } from '@plinth/kube';
 import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { FunctionType } from '../src/function/reconcile.ts';
 
@@ -18,9 +18,7 @@ const inflight = new Map<string, number>();
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  await client.apply(Resources.CustomResourceDefinition, FunctionKind.crd() as KubeObject, {
-    fieldManager: 'plinth-test',
-  });
+  await ensureCrd(client, FunctionKind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('scale');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FunctionKind, type FunctionObject } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { getCondition, KubeApiError, KubeClient, type KubeObject, Resources } from '@plinth/kube';
+import { ensureCrd, getCondition, KubeApiError, KubeClient, type KubeObject, Resources } from '@plinth/kube';
 import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { FunctionType } from '../src/function/reconcile.ts';
 
@@ -37,16 +37,7 @@ const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' });
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  await client.apply(Resources.CustomResourceDefinition, FunctionKind.crd() as KubeObject, {
-    fieldManager: 'plinth-test',
-  });
-  await eventually('Function CRD established', async () => {
-    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
-      Resources.CustomResourceDefinition,
-      { name: FunctionKind.crdName },
-    );
-    return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  });
+  await ensureCrd(client, FunctionKind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('fn');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({ client, config, namespace: ns });

@@ -4,6 +4,7 @@ export type { ConditionInput, ConditionStatus } from './conditions.ts';
 export { ConditionType, getCondition, isConditionTrue, setCondition } from './conditions.ts';
 export type { ControllerOptions, ReconcileContext, ReconcileFailure, ReconcileResult } from './controller.ts';
 export { Controller } from './controller.ts';
+export { ensureCrd } from './crd.ts';
 export {
   isConflict,
   isForbidden,

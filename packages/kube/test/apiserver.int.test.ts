@@ -7,6 +7,7 @@ import { eventually, ground } from '@plinth/ground';
 import {
   ConditionType,
   Controller,
+  ensureCrd,
   getCondition,
   hasFinalizer,
   KubeApiError,
@@ -31,14 +32,7 @@ let ns: string;
 
 before(async () => {
   ({ client: admin, name: ns } = await space());
-  await admin.apply(Resources.CustomResourceDefinition, Sample.crd() as KubeObject, { fieldManager: 'plinth-test' });
-  await eventually('Sample CRD Established', async () => {
-    const crd = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } } & KubeObject>(
-      Resources.CustomResourceDefinition,
-      { name: Sample.crdName },
-    );
-    return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  });
+  await ensureCrd(admin, Sample.crd(), { fieldManager: 'plinth-test' });
 });
 
 describe('RBAC on the ground API server', () => {
