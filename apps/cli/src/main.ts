@@ -2,11 +2,13 @@
 // plinth: one file per command under commands/. Every command only reads and writes
 // Kubernetes resources, or (dev) runs them locally; nothing exists only here.
 import { dev } from './commands/dev.ts';
+import { init } from './commands/init.ts';
 
 const USAGE = `plinth: a Kubernetes platform, driven by custom resources
 
 usage:
   plinth dev [dir] [--port N] [--host H]   run every Function under dir (default .) locally
+  plinth init <dir> --runtime <lang>       a new function from a template (node, python, go, java)
   plinth help                              this text
 `;
 
@@ -14,6 +16,9 @@ const [command, ...args] = process.argv.slice(2);
 switch (command) {
   case 'dev':
     process.exitCode = await dev(args);
+    break;
+  case 'init':
+    process.exitCode = init(args);
     break;
   case undefined:
   case 'help':
