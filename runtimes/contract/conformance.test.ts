@@ -52,6 +52,13 @@ for (const runtime of Object.keys(loaded)) {
       assert.equal(echo.status, 201);
       assert.equal(echo.headers.get('x-fixture'), runtime);
       assert.equal(await echo.text(), 'payload');
+      // A streamed (chunked) request body arrives whole.
+      const chunked = await fetch(`${fn.url}/echo`, {
+        method: 'POST',
+        body: new Blob(['part one, ', 'part two']).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(await chunked.text(), 'part one, part two');
       const fail = await fetch(`${fn.url}/fail`);
       assert.equal(fail.status, 500);
       assert.match(((await fail.json()) as { error: string }).error, /fixture failure/);

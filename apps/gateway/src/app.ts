@@ -18,11 +18,18 @@ export interface GatewayDeps {
   coldStartTimeoutMs?: number;
   /** Keep-alive connections per instance (default 128). */
   connectionsPerInstance?: number;
+  /**
+   * Serve /_/metrics, /_/stats and /_/routes on the main listener too (default true, for
+   * `plinth dev`). A cluster gateway sets false and serves them on `adminListener` only.
+   */
+  adminOnMainListener?: boolean;
   random?: () => number;
 }
 
 export interface Gateway {
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Health, metrics, stats and routes: for the cluster-internal admin port. */
+  readonly adminListener: (req: IncomingMessage, res: ServerResponse) => void;
   readonly registry: Registry;
   /** In-flight requests per revision, for the autoscaler. */
   inflight(): Map<string, number>;
@@ -142,7 +149,10 @@ export function build(deps: GatewayDeps): Gateway {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path.startsWith('/_/')) return admin(path, res);
+    if (path.startsWith('/_/')) {
+      if (path === '/_/health' || path === '/_/ready' || deps.adminOnMainListener !== false) return admin(path, res);
+      return json(res, 404, { error: `${path} is served on the gateway's admin port` });
+    }
 
     const route = matchRoute(deps.backend.routes(), req.headers.host, path);
     if (!route) return json(res, 404, { error: `no function serves ${path}` });
@@ -287,6 +297,13 @@ export function build(deps: GatewayDeps): Gateway {
   }
 
   return {
+    adminListener: (req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      admin(path, res).catch((e: unknown) => {
+        log.error({ err: e }, 'admin endpoint failed');
+        if (!res.headersSent) json(res, 500, { error: 'gateway error' });
+      });
+    },
     listener: (req, res) => {
       serve(req, res).catch((e: unknown) => {
         log.error({ err: e }, 'gateway error');

@@ -2,6 +2,7 @@
 // TLS when PLINTH_TLS_CERT_FILE and PLINTH_TLS_KEY_FILE are set (the Helm chart mounts a
 // cert-manager certificate there); plain HTTP only behind a TLS-terminating proxy or mesh.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createLogger, KubeClient } from '@plinth/kube';
 import { build, KubeBackend, listen } from './app.ts';
@@ -14,7 +15,10 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 }
 const backend = new KubeBackend({ client: KubeClient.load(process.env.KUBECONFIG), logger: log });
 await backend.start();
-const gateway = build({ backend, logger: log });
+const gateway = build({ backend, logger: log, adminOnMainListener: false });
+// Metrics, stats (for the autoscaler) and routes: cluster-internal only, never on the public port.
+const adminPort = Number(process.env.PLINTH_ADMIN_PORT ?? 9090);
+const admin = createServer(gateway.adminListener).listen(adminPort, process.env.POD_IP ?? '0.0.0.0');
 const cert = process.env.PLINTH_TLS_CERT_FILE;
 const key = process.env.PLINTH_TLS_KEY_FILE;
 let close: () => void;
@@ -33,6 +37,7 @@ if (cert && key) {
 }
 const stop = async () => {
   close();
+  admin.close();
   backend.stop();
   await gateway.close();
   process.exit(0);

@@ -118,6 +118,20 @@ describe('gateway with real runtimes', () => {
     assert.equal((await pending).status, 200);
   });
 
+  it('keeps metrics, stats and routes off the public listener when told to', async () => {
+    const locked = build({ backend, logger: pino({ level: 'silent' }), adminOnMainListener: false });
+    const pub = await listen(locked, { port: 0 });
+    try {
+      assert.equal((await fetch(`${pub.url}/_/metrics`)).status, 404);
+      assert.equal((await fetch(`${pub.url}/_/stats`)).status, 404);
+      assert.equal((await fetch(`${pub.url}/_/health`)).status, 200);
+      assert.equal((await fetch(`${pub.url}/fn/default/hello-node`)).status, 200);
+    } finally {
+      pub.server.close();
+      await locked.close();
+    }
+  });
+
   it('says which path has no function', async () => {
     assert.deepEqual(await get('/fn/default/nope'), {
       status: 404,
