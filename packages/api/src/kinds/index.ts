@@ -1,8 +1,9 @@
 import { FunctionKind } from './function.ts';
+import { KafkaTriggerKind } from './kafka-trigger.ts';
 import { Sample } from './sample.ts';
 
 /** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [FunctionKind, Sample] as const;
+export const kinds = [FunctionKind, KafkaTriggerKind, Sample] as const;
 export {
   DefaultHandlers,
   FunctionKind,
@@ -19,4 +20,11 @@ export {
   revisionTemplate,
   templateHash,
 } from './function.ts';
+export {
+  KafkaTriggerKind,
+  type KafkaTriggerObject,
+  type KafkaTriggerSpec,
+  KafkaTriggerSpecSchema,
+  SaslMechanisms,
+} from './kafka-trigger.ts';
 export { Sample };
