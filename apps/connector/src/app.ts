@@ -1,0 +1,366 @@
+// The Kafka trigger connector. build(deps) returns a connector; start() consumes, stop()
+// drains. Per message: deliver it to the function over HTTP (through the gateway, which
+// wakes a function scaled to zero), retry with backoff, then dead-letter it; produce the
+// function's answer to the reply topic; and only then mark it done. Offsets are committed per
+// partition up to the last message before which everything is done: at-least-once, in any
+// completion order, across crashes.
+import {
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+  type SASLMechanismValue,
+  stringSerializer,
+} from '@platformatic/kafka';
+import { type Logger, pino } from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Agent, request } from 'undici';
+import { Dispatcher } from './dispatcher.ts';
+import { PartitionWatermark } from './offsets.ts';
+
+export interface ConnectorConfig {
+  /** `namespace/name` of the trigger, for logs and metrics. */
+  name: string;
+  bootstrapServers: string[];
+  topics: string[];
+  group: string;
+  startFrom: 'earliest' | 'latest';
+  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+  ordering: 'key' | 'none';
+  concurrency: number;
+  batchSize: number;
+  retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
+  deadLetterTopic?: string;
+  replyTopic?: string;
+  /** The function's URL (through the gateway), path included. */
+  target: string;
+}
+
+export interface ConnectorDeps {
+  config: ConnectorConfig;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+export interface Connector {
+  start(): Promise<void>;
+  /** Stops fetching, finishes deliveries in flight (up to drainMs), commits, disconnects. */
+  stop(drainMs?: number): Promise<void>;
+  readonly registry: Registry;
+}
+
+export class ConnectorError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConnectorError';
+    this.code = code;
+  }
+}
+
+/** Every error in an AggregateError / cause chain, depth first. */
+function chain(e: unknown): { code?: string; message: string }[] {
+  if (!(e instanceof Error)) return [];
+  const members = e instanceof AggregateError ? e.errors : [];
+  return [{ code: (e as { code?: string }).code, message: e.message }, ...members.flatMap(chain), ...chain(e.cause)];
+}
+
+/** Turns the Kafka client's error into one that says what to fix. */
+export function explainKafkaError(e: unknown, config: ConnectorConfig): ConnectorError {
+  const codes = chain(e).map((x) => x.code);
+  const servers = config.bootstrapServers.join(', ');
+  if (codes.includes('PLT_KFK_AUTHENTICATION')) {
+    return new ConnectorError(
+      'PLINTH_KAFKA_AUTH',
+      `Kafka at ${servers} refused the credentials of user "${config.sasl?.username}" (${config.sasl?.mechanism}): check the username and password Secrets and that the user exists for this mechanism`,
+      { cause: e },
+    );
+  }
+  if (codes.includes('PLT_KFK_NETWORK')) {
+    return new ConnectorError(
+      'PLINTH_KAFKA_UNREACHABLE',
+      `cannot connect to Kafka at ${servers}: ${chain(e).at(-1)?.message ?? String(e)} (check bootstrapServers, TLS and the listener's security protocol)`,
+      { cause: e },
+    );
+  }
+  return new ConnectorError('PLINTH_KAFKA', `Kafka error: ${(e as Error).message}`, { cause: e });
+}
+
+const text = (b: Buffer | undefined | null) => (b ? b.toString('utf8') : '');
+
+export function build(deps: ConnectorDeps): Connector {
+  const { config } = deps;
+  const log = (deps.logger ?? pino({ name: 'plinth-connector' })).child({ trigger: config.name });
+  const registry = deps.registry ?? new Registry();
+  const labels = { trigger: config.name };
+  const delivered = new Counter({
+    name: 'plinth_trigger_delivered_total',
+    help: 'Messages the function accepted.',
+    labelNames: ['trigger'],
+    registers: [registry],
+  });
+  const failedAttempts = new Counter({
+    name: 'plinth_trigger_failed_attempts_total',
+    help: 'Delivery attempts that failed.',
+    labelNames: ['trigger'],
+    registers: [registry],
+  });
+  const deadLettered = new Counter({
+    name: 'plinth_trigger_dead_lettered_total',
+    help: 'Messages sent to the dead-letter topic.',
+    labelNames: ['trigger'],
+    registers: [registry],
+  });
+  const lagGauge = new Gauge({
+    name: 'plinth_trigger_lag',
+    help: 'Messages behind, over all partitions.',
+    labelNames: ['trigger'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'plinth_trigger_delivery_seconds',
+    help: 'From fetch to delivery, retries included.',
+    labelNames: ['trigger'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+
+  const base = {
+    clientId: `plinth-connector-${config.name.replace('/', '.')}`,
+    bootstrapBrokers: config.bootstrapServers,
+    ...(config.tls
+      ? { tls: { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key, servername: config.tls.serverName } }
+      : {}),
+    ...(config.sasl
+      ? {
+          sasl: {
+            mechanism: config.sasl.mechanism as SASLMechanismValue,
+            username: config.sasl.username,
+            password: config.sasl.password,
+          },
+        }
+      : {}),
+  };
+  const agent = new Agent({ connections: config.concurrency, keepAliveTimeout: 60_000 });
+  const dispatcher = new Dispatcher(config.concurrency);
+  const watermarks = new Map<string, PartitionWatermark>();
+  const messages = new Map<string, Message>();
+  let consumer: Consumer | undefined;
+  let producer: Producer<Buffer, Buffer, string, Buffer> | undefined;
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  let lagTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  let paused = false;
+
+  async function invoke(msg: Message): Promise<{ status: number; body: Buffer; contentType: string }> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'x-kafka-topic': msg.topic,
+      'x-kafka-partition': String(msg.partition),
+      'x-kafka-offset': String(msg.offset),
+    };
+    if (msg.key?.length) headers['x-kafka-key'] = text(msg.key);
+    for (const [k, v] of msg.headers) {
+      const name = text(k).toLowerCase();
+      if (name === 'content-type') headers['content-type'] = text(v);
+      else if (/^[a-z0-9-]+$/.test(name)) headers[`x-kafka-header-${name}`] = text(v);
+    }
+    const res = await request(config.target, {
+      method: 'POST',
+      headers,
+      body: msg.value ?? Buffer.alloc(0),
+      dispatcher: agent,
+    });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    return {
+      status: res.statusCode,
+      body,
+      contentType: String(res.headers['content-type'] ?? 'application/octet-stream'),
+    };
+  }
+
+  /** Produces with retries until it succeeds (or the connector stops): a reply is never dropped. */
+  async function produceReliably(what: string, send: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send();
+        return;
+      } catch (e) {
+        if (stopping) throw new Error(`stopping before the ${what} was produced; the message will be redelivered`);
+        const backoff = Math.min(config.retry.maxBackoffMs, config.retry.initialBackoffMs * 2 ** (attempt - 1));
+        log.warn(
+          { what, attempt, retryInMs: backoff, err: explainKafkaError(e, config).message },
+          'produce failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  async function deliver(msg: Message): Promise<void> {
+    const t0 = performance.now();
+    let attempt = 0;
+    let lastError = '';
+    for (;;) {
+      attempt++;
+      let answer: { status: number; body: Buffer; contentType: string } | undefined;
+      try {
+        const res = await invoke(msg);
+        if (res.status >= 200 && res.status < 300) answer = res;
+        else lastError = `function answered ${res.status}: ${text(res.body).slice(0, 500)}`;
+      } catch (e) {
+        lastError = `delivery failed: ${(e as Error).message}`;
+      }
+      if (answer) {
+        const reply = answer;
+        const p = producer;
+        if (config.replyTopic && p) {
+          const topic = config.replyTopic;
+          // Only the produce is retried: the function already accepted the message.
+          await produceReliably('reply', () =>
+            p.send({
+              messages: [
+                {
+                  topic,
+                  key: msg.key ?? undefined,
+                  value: reply.body,
+                  headers: {
+                    'content-type': Buffer.from(reply.contentType),
+                    'x-plinth-source': Buffer.from(`${msg.topic}/${msg.partition}/${msg.offset}`),
+                  },
+                },
+              ],
+            }),
+          );
+        }
+        delivered.inc(labels);
+        break;
+      }
+      failedAttempts.inc(labels);
+      const where = `${msg.topic}/${msg.partition}@${msg.offset}`;
+      if (attempt >= config.retry.maxAttempts && config.deadLetterTopic && producer) {
+        const p = producer;
+        const deadLetterTopic = config.deadLetterTopic;
+        await produceReliably('dead letter', () =>
+          p.send({
+            messages: [
+              {
+                topic: deadLetterTopic,
+                key: msg.key ?? undefined,
+                value: msg.value ?? undefined,
+                headers: {
+                  'x-plinth-error': Buffer.from(lastError),
+                  'x-plinth-attempts': Buffer.from(String(attempt)),
+                  'x-plinth-source': Buffer.from(where),
+                  'x-plinth-trigger': Buffer.from(config.name),
+                },
+              },
+            ],
+          }),
+        );
+        deadLettered.inc(labels);
+        log.warn({ message: where, attempts: attempt, error: lastError }, 'dead-lettered');
+        break;
+      }
+      if (stopping) throw new Error(`stopping with ${where} undelivered; it will be redelivered`);
+      // Without a dead-letter topic a message is never dropped: it is retried at maxBackoff.
+      const backoff = Math.min(config.retry.maxBackoffMs, config.retry.initialBackoffMs * 2 ** (attempt - 1));
+      log.info({ message: where, attempt, retryInMs: backoff, error: lastError }, 'delivery failed; retrying');
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+    latency.observe(labels, (performance.now() - t0) / 1000);
+    const key = `${msg.topic}:${msg.partition}`;
+    const commitTo = watermarks.get(key)?.complete(msg.offset);
+    if (commitTo !== undefined) {
+      const m = messages.get(`${key}:${commitTo}`);
+      for (const k of [...messages.keys()]) {
+        if (k.startsWith(`${key}:`) && BigInt(k.slice(key.length + 1)) <= commitTo) messages.delete(k);
+      }
+      await m?.commit();
+    }
+  }
+
+  function onMessage(msg: Message): void {
+    const key = `${msg.topic}:${msg.partition}`;
+    let w = watermarks.get(key);
+    if (!w) {
+      w = new PartitionWatermark();
+      watermarks.set(key, w);
+    }
+    w.track(msg.offset);
+    messages.set(`${key}:${msg.offset}`, msg);
+    const orderKey = config.ordering === 'key' ? (msg.key?.length ? `${key}:k:${text(msg.key)}` : key) : undefined;
+    dispatcher.submit(orderKey, () =>
+      deliver(msg).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'delivery abandoned')),
+    );
+    // Back-pressure: stop fetching while batchSize deliveries are pending.
+    if (!paused && dispatcher.pending >= config.batchSize) {
+      paused = true;
+      stream?.pause();
+      void dispatcher.idle().then(() => {
+        paused = false;
+        if (!stopping) stream?.resume();
+      });
+    }
+  }
+
+  return {
+    registry,
+    async start() {
+      try {
+        if (config.replyTopic || config.deadLetterTopic) {
+          producer = new Producer({
+            ...base,
+            acks: ProduceAcks.ALL,
+            autocreateTopics: true,
+            serializers: { headerKey: stringSerializer },
+          });
+          await producer.metadata({ topics: [] });
+        }
+        // No client retries for the consumer: a refused login should surface at once.
+        consumer = new Consumer({ ...base, retries: 0, groupId: config.group });
+        stream = (await consumer.consume({
+          topics: config.topics,
+          mode: 'committed',
+          fallbackMode: config.startFrom,
+          autocommit: false,
+          maxWaitTime: 500,
+        })) as MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+      } catch (e) {
+        await Promise.allSettled([consumer?.close(true), producer?.close()]);
+        throw explainKafkaError(e, config);
+      }
+      stream.on('data', onMessage);
+      stream.on('error', (e: Error) => log.error({ err: explainKafkaError(e, config).message }, 'stream error'));
+      const refreshLag = async () => {
+        try {
+          const lag = await consumer?.getLag({ topics: config.topics });
+          let total = 0n;
+          for (const parts of lag?.values() ?? []) for (const l of parts) if (l > 0n) total += l;
+          lagGauge.set(labels, Number(total));
+        } catch {}
+      };
+      lagTimer = setInterval(refreshLag, 5000);
+      lagTimer.unref();
+      log.info({ topics: config.topics, group: config.group, target: config.target }, 'consuming');
+    },
+    async stop(drainMs = 10_000) {
+      stopping = true;
+      clearInterval(lagTimer);
+      stream?.pause();
+      const drained = await Promise.race([
+        dispatcher.idle().then(() => true),
+        new Promise((r) => setTimeout(() => r(false), drainMs)),
+      ]);
+      if (!drained)
+        log.warn({ pending: dispatcher.pending }, 'drain timed out; undelivered messages will be redelivered');
+      await stream?.close().catch(() => {});
+      await consumer?.close(true).catch(() => {});
+      await producer?.close().catch(() => {});
+      await agent.close();
+      log.info('stopped');
+    },
+  };
+}
