@@ -319,8 +319,15 @@ export function build(deps: ConnectorDeps): Connector {
           });
           await producer.metadata({ topics: [] });
         }
-        // No client retries for the consumer: a refused login should surface at once.
-        consumer = new Consumer({ ...base, retries: 0, groupId: config.group });
+        // A member that dies (kill -9, a lost node) holds its partitions until its session
+        // expires: keep that short so a restarted connector resumes within seconds.
+        consumer = new Consumer({
+          ...base,
+          groupId: config.group,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 3_000,
+          rebalanceTimeout: 30_000,
+        });
         stream = (await consumer.consume({
           topics: config.topics,
           mode: 'committed',
