@@ -90,6 +90,12 @@ export function explainKafkaError(e: unknown, config: ConnectorConfig): Connecto
 
 const text = (b: Buffer | undefined | null) => (b ? b.toString('utf8') : '');
 
+/** Content type of a batch delivery: a JSON array of {topic, partition, offset, key, value, headers}. */
+export const BATCH_CONTENT_TYPE = 'application/vnd.plinth.kafka-batch+json';
+const BATCH_LINGER_MS = 5;
+/** Commits are coalesced: a crash redelivers at most this much work (at-least-once). */
+const COMMIT_INTERVAL_MS = 200;
+
 export function build(deps: ConnectorDeps): Connector {
   const { config } = deps;
   const log = (deps.logger ?? pino({ name: 'plinth-connector' })).child({ trigger: config.name });
@@ -145,8 +151,12 @@ export function build(deps: ConnectorDeps): Connector {
   };
   const agent = new Agent({ connections: config.concurrency, keepAliveTimeout: 60_000 });
   const dispatcher = new Dispatcher(config.concurrency);
-  const watermarks = new Map<string, PartitionWatermark>();
-  const messages = new Map<string, Message>();
+  const watermarks = new Map<string, PartitionWatermark<Message>>();
+  const batches = new Map<string, { msgs: Message[]; timer: NodeJS.Timeout }>();
+  const toCommit = new Map<string, Message>();
+  const maxUndelivered = Math.max(1000, config.concurrency * config.batchSize * 2);
+  let undelivered = 0;
+  let commitTimer: NodeJS.Timeout | undefined;
   let consumer: Consumer | undefined;
   let producer: Producer<Buffer, Buffer, string, Buffer> | undefined;
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
@@ -154,7 +164,8 @@ export function build(deps: ConnectorDeps): Connector {
   let stopping = false;
   let paused = false;
 
-  async function invoke(msg: Message): Promise<{ status: number; body: Buffer; contentType: string }> {
+  /** One message: its value as the body, its coordinates and headers as HTTP headers. */
+  function singleRequest(msg: Message): { headers: Record<string, string>; body: Buffer } {
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'x-kafka-topic': msg.topic,
@@ -167,10 +178,29 @@ export function build(deps: ConnectorDeps): Connector {
       if (name === 'content-type') headers['content-type'] = text(v);
       else if (/^[a-z0-9-]+$/.test(name)) headers[`x-kafka-header-${name}`] = text(v);
     }
+    return { headers, body: msg.value ?? Buffer.alloc(0) };
+  }
+
+  /** A batch: a JSON array of the messages (values as UTF-8 text). */
+  function batchRequest(msgs: Message[]): { headers: Record<string, string>; body: string } {
+    const items = msgs.map((m) => ({
+      topic: m.topic,
+      partition: m.partition,
+      offset: String(m.offset),
+      key: m.key?.length ? text(m.key) : null,
+      value: text(m.value),
+      headers: Object.fromEntries([...m.headers].map(([k, v]) => [text(k), text(v)])),
+    }));
+    return { headers: { 'content-type': BATCH_CONTENT_TYPE }, body: JSON.stringify(items) };
+  }
+
+  async function invoke(msgs: Message[]): Promise<{ status: number; body: Buffer; contentType: string }> {
+    const one = msgs.length === 1 && config.batchSize === 1 ? (msgs[0] as Message) : undefined;
+    const req = one ? singleRequest(one) : batchRequest(msgs);
     const res = await request(config.target, {
       method: 'POST',
-      headers,
-      body: msg.value ?? Buffer.alloc(0),
+      headers: req.headers,
+      body: req.body,
       dispatcher: agent,
     });
     const body = Buffer.from(await res.body.arrayBuffer());
@@ -181,14 +211,14 @@ export function build(deps: ConnectorDeps): Connector {
     };
   }
 
-  /** Produces with retries until it succeeds (or the connector stops): a reply is never dropped. */
+  /** Produces with retries until it succeeds (or the connector stops): nothing is dropped. */
   async function produceReliably(what: string, send: () => Promise<unknown>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await send();
         return;
       } catch (e) {
-        if (stopping) throw new Error(`stopping before the ${what} was produced; the message will be redelivered`);
+        if (stopping) throw new Error(`stopping before the ${what} was produced; the messages will be redelivered`);
         const backoff = Math.min(config.retry.maxBackoffMs, config.retry.initialBackoffMs * 2 ** (attempt - 1));
         log.warn(
           { what, attempt, retryInMs: backoff, err: explainKafkaError(e, config).message },
@@ -199,15 +229,17 @@ export function build(deps: ConnectorDeps): Connector {
     }
   }
 
-  async function deliver(msg: Message): Promise<void> {
+  const where = (m: Message) => `${m.topic}/${m.partition}@${m.offset}`;
+
+  /** Delivers messages of one partition (one, or a batch), then marks them done. */
+  async function deliver(msgs: Message[]): Promise<void> {
+    const first = msgs[0] as Message;
     const t0 = performance.now();
-    let attempt = 0;
     let lastError = '';
-    for (;;) {
-      attempt++;
+    for (let attempt = 1; ; attempt++) {
       let answer: { status: number; body: Buffer; contentType: string } | undefined;
       try {
-        const res = await invoke(msg);
+        const res = await invoke(msgs);
         if (res.status >= 200 && res.status < 300) answer = res;
         else lastError = `function answered ${res.status}: ${text(res.body).slice(0, 500)}`;
       } catch (e) {
@@ -218,85 +250,125 @@ export function build(deps: ConnectorDeps): Connector {
         const p = producer;
         if (config.replyTopic && p) {
           const topic = config.replyTopic;
-          // Only the produce is retried: the function already accepted the message.
+          const source =
+            msgs.length === 1
+              ? `${first.topic}/${first.partition}/${first.offset}`
+              : `${first.topic}/${first.partition}/${first.offset}-${msgs.at(-1)?.offset}`;
+          // Only the produce is retried: the function already accepted the messages.
           await produceReliably('reply', () =>
             p.send({
               messages: [
                 {
                   topic,
-                  key: msg.key ?? undefined,
+                  key: first.key ?? undefined,
                   value: reply.body,
-                  headers: {
-                    'content-type': Buffer.from(reply.contentType),
-                    'x-plinth-source': Buffer.from(`${msg.topic}/${msg.partition}/${msg.offset}`),
-                  },
+                  headers: { 'content-type': Buffer.from(reply.contentType), 'x-plinth-source': Buffer.from(source) },
                 },
               ],
             }),
           );
         }
-        delivered.inc(labels);
+        delivered.inc(labels, msgs.length);
         break;
       }
       failedAttempts.inc(labels);
-      const where = `${msg.topic}/${msg.partition}@${msg.offset}`;
       if (attempt >= config.retry.maxAttempts && config.deadLetterTopic && producer) {
         const p = producer;
         const deadLetterTopic = config.deadLetterTopic;
-        await produceReliably('dead letter', () =>
+        await produceReliably('dead letters', () =>
           p.send({
-            messages: [
-              {
-                topic: deadLetterTopic,
-                key: msg.key ?? undefined,
-                value: msg.value ?? undefined,
-                headers: {
-                  'x-plinth-error': Buffer.from(lastError),
-                  'x-plinth-attempts': Buffer.from(String(attempt)),
-                  'x-plinth-source': Buffer.from(where),
-                  'x-plinth-trigger': Buffer.from(config.name),
-                },
+            messages: msgs.map((m) => ({
+              topic: deadLetterTopic,
+              key: m.key ?? undefined,
+              value: m.value ?? undefined,
+              headers: {
+                'x-plinth-error': Buffer.from(lastError),
+                'x-plinth-attempts': Buffer.from(String(attempt)),
+                'x-plinth-source': Buffer.from(where(m)),
+                'x-plinth-trigger': Buffer.from(config.name),
               },
-            ],
+            })),
           }),
         );
-        deadLettered.inc(labels);
-        log.warn({ message: where, attempts: attempt, error: lastError }, 'dead-lettered');
+        deadLettered.inc(labels, msgs.length);
+        log.warn({ messages: msgs.map(where), attempts: attempt, error: lastError }, 'dead-lettered');
         break;
       }
-      if (stopping) throw new Error(`stopping with ${where} undelivered; it will be redelivered`);
+      if (stopping) throw new Error(`stopping with ${where(first)} undelivered; it will be redelivered`);
       // Without a dead-letter topic a message is never dropped: it is retried at maxBackoff.
       const backoff = Math.min(config.retry.maxBackoffMs, config.retry.initialBackoffMs * 2 ** (attempt - 1));
-      log.info({ message: where, attempt, retryInMs: backoff, error: lastError }, 'delivery failed; retrying');
+      log.info(
+        { message: where(first), batch: msgs.length, attempt, retryInMs: backoff, error: lastError },
+        'delivery failed; retrying',
+      );
       await new Promise((r) => setTimeout(r, backoff));
     }
     latency.observe(labels, (performance.now() - t0) / 1000);
-    const key = `${msg.topic}:${msg.partition}`;
-    const commitTo = watermarks.get(key)?.complete(msg.offset);
-    if (commitTo !== undefined) {
-      const m = messages.get(`${key}:${commitTo}`);
-      for (const k of [...messages.keys()]) {
-        if (k.startsWith(`${key}:`) && BigInt(k.slice(key.length + 1)) <= commitTo) messages.delete(k);
-      }
-      await m?.commit();
+    undelivered -= msgs.length;
+    const partition = `${first.topic}:${first.partition}`;
+    const watermark = watermarks.get(partition);
+    for (const m of msgs) {
+      const passed = watermark?.complete(m.offset);
+      if (passed) toCommit.set(partition, passed.payload);
     }
   }
 
-  function onMessage(msg: Message): void {
-    const key = `${msg.topic}:${msg.partition}`;
-    let w = watermarks.get(key);
-    if (!w) {
-      w = new PartitionWatermark();
-      watermarks.set(key, w);
-    }
-    w.track(msg.offset);
-    messages.set(`${key}:${msg.offset}`, msg);
-    const orderKey = config.ordering === 'key' ? (msg.key?.length ? `${key}:k:${text(msg.key)}` : key) : undefined;
-    dispatcher.submit(orderKey, () =>
-      deliver(msg).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'delivery abandoned')),
+  /** Commits the newest watermark of each partition; coalesced, so not one commit per message. */
+  async function flushCommits(): Promise<void> {
+    const due = [...toCommit.values()];
+    toCommit.clear();
+    await Promise.all(
+      due.map((m) =>
+        Promise.resolve(m.commit()).catch((e: unknown) =>
+          log.warn({ message: where(m), err: (e as Error).message }, 'commit failed; the messages may be redelivered'),
+        ),
+      ),
     );
-    // Back-pressure: stop fetching while batchSize deliveries are pending.
-    if (!paused && dispatcher.pending >= config.batchSize) {
+  }
+
+  function submit(partition: string, msgs: Message[]): void {
+    const first = msgs[0] as Message;
+    const orderKey =
+      config.ordering !== 'key'
+        ? undefined
+        : config.batchSize > 1 || !first.key?.length
+          ? partition
+          : `${partition}:k:${text(first.key)}`;
+    dispatcher.submit(orderKey, () =>
+      deliver(msgs).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'delivery abandoned')),
+    );
+  }
+
+  function flushBatch(partition: string): void {
+    const b = batches.get(partition);
+    if (!b) return;
+    batches.delete(partition);
+    clearTimeout(b.timer);
+    submit(partition, b.msgs);
+  }
+
+  function onMessage(msg: Message): void {
+    const partition = `${msg.topic}:${msg.partition}`;
+    let w = watermarks.get(partition);
+    if (!w) {
+      w = new PartitionWatermark<Message>();
+      watermarks.set(partition, w);
+    }
+    w.track(msg.offset, msg);
+    undelivered++;
+    if (config.batchSize === 1) submit(partition, [msg]);
+    else {
+      // Batches are cut per partition: full, or after a short linger for stragglers.
+      let b = batches.get(partition);
+      if (!b) {
+        b = { msgs: [], timer: setTimeout(() => flushBatch(partition), BATCH_LINGER_MS) };
+        batches.set(partition, b);
+      }
+      b.msgs.push(msg);
+      if (b.msgs.length >= config.batchSize) flushBatch(partition);
+    }
+    // Back-pressure: stop fetching while too much is undelivered.
+    if (!paused && undelivered >= maxUndelivered) {
       paused = true;
       stream?.pause();
       void dispatcher.idle().then(() => {
@@ -351,18 +423,22 @@ export function build(deps: ConnectorDeps): Connector {
       };
       lagTimer = setInterval(refreshLag, 5000);
       lagTimer.unref();
+      commitTimer = setInterval(() => void flushCommits(), COMMIT_INTERVAL_MS);
       log.info({ topics: config.topics, group: config.group, target: config.target }, 'consuming');
     },
     async stop(drainMs = 10_000) {
       stopping = true;
       clearInterval(lagTimer);
       stream?.pause();
+      for (const partition of [...batches.keys()]) flushBatch(partition);
       const drained = await Promise.race([
         dispatcher.idle().then(() => true),
         new Promise((r) => setTimeout(() => r(false), drainMs)),
       ]);
       if (!drained)
         log.warn({ pending: dispatcher.pending }, 'drain timed out; undelivered messages will be redelivered');
+      clearInterval(commitTimer);
+      await flushCommits();
       await stream?.close().catch(() => {});
       await consumer?.close(true).catch(() => {});
       await producer?.close().catch(() => {});

@@ -100,6 +100,39 @@ describe('Kafka trigger connector', () => {
     }
   });
 
+  it('delivers in batches, in order per partition, acknowledging each batch as a whole', async () => {
+    writeFileSync(recordFile, '');
+    const topic = uniqueName('batched');
+    const msgs = Array.from({ length: 95 }, (_, i) => ({ key: `k${i % 3}`, value: String(i) }));
+    await produce(topic, msgs);
+    const connector = build({
+      config: connectorConfig('batched', [topic], fns.url('record'), { batchSize: 10 }),
+      logger: silent,
+    });
+    await connector.start();
+    try {
+      await eventually('95 deliveries', () => recorded().length >= 95, 60_000);
+      const got = recorded();
+      assert.equal(new Set(got.map((r) => r.value)).size, 95);
+      for (const key of ['k0', 'k1', 'k2']) {
+        const seq = got.filter((r) => r.key === key).map((r) => Number(r.value));
+        assert.deepEqual(
+          seq,
+          [...seq].sort((a, b) => a - b),
+          `key ${key} out of order`,
+        );
+      }
+      const metrics = await connector.registry.metrics();
+      assert.match(metrics, /plinth_trigger_delivered_total\{trigger="test\/batched"\} 95/);
+      const invocations = Number(
+        /plinth_trigger_delivery_seconds_count\{trigger="test\/batched"\} (\d+)/.exec(metrics)?.[1],
+      );
+      assert.ok(invocations < 95 && invocations >= 10, `95 messages in ${invocations} invocations`);
+    } finally {
+      await connector.stop();
+    }
+  });
+
   it('sends a message the function keeps failing to the dead-letter topic, with the error', async () => {
     const topic = uniqueName('doomed');
     const dlq = uniqueName('dlq');

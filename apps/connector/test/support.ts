@@ -38,7 +38,7 @@ export function connectorConfig(
     sasl: auth.sasl,
     ordering: 'key',
     concurrency: 8,
-    batchSize: 500,
+    batchSize: 1,
     retry: { maxAttempts: 3, initialBackoffMs: 20, maxBackoffMs: 200 },
     target,
     ...extra,

@@ -5,12 +5,12 @@ import { PartitionWatermark } from '../src/offsets.ts';
 
 describe('PartitionWatermark', () => {
   it('commits only up to the first unfinished offset', () => {
-    const w = new PartitionWatermark();
-    for (const o of [10n, 11n, 12n, 13n]) w.track(o);
+    const w = new PartitionWatermark<string>();
+    for (const o of [10n, 11n, 12n, 13n]) w.track(o, `m${o}`);
     assert.equal(w.complete(12n), undefined, '10 and 11 are still in flight');
-    assert.equal(w.complete(10n), 10n);
+    assert.deepEqual(w.complete(10n), { offset: 10n, payload: 'm10' });
     assert.equal(w.complete(13n), undefined);
-    assert.equal(w.complete(11n), 13n, 'finishing 11 releases everything up to 13');
+    assert.deepEqual(w.complete(11n), { offset: 13n, payload: 'm13' }, 'finishing 11 releases everything up to 13');
     assert.equal(w.inflight, 0);
   });
 });

@@ -51,7 +51,13 @@ export const KafkaTriggerSpecSchema = Type.Object({
     description: 'key: messages with the same key are delivered one at a time, in order; none: any order.',
   }),
   concurrency: Type.Integer({ minimum: 1, maximum: 1000, default: 16, description: 'Deliveries in flight.' }),
-  batchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 500, description: 'Messages fetched ahead.' }),
+  batchSize: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    default: 1,
+    description:
+      'Messages per invocation. 1: the message value is the body. More: a JSON array of {topic, partition, offset, key, value, headers} (application/vnd.plinth.kafka-batch+json), acknowledged as a whole.',
+  }),
   retry: Type.Object(
     {
       maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
