@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, it } from 'node:test';
-import { FunctionKind } from '@plinth/api';
+import { FunctionKind, KafkaTriggerKind } from '@plinth/api';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
@@ -27,6 +27,7 @@ before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
   await ensureCrd(client, FunctionKind.crd(), { fieldManager: 'plinth-test' });
+  await ensureCrd(client, KafkaTriggerKind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('e2e');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = buildOperator({

@@ -1,10 +1,11 @@
 // The operator: build(deps) wires one controller per kind; main.ts adds leader election.
-import type { FunctionObject } from '@plinth/api';
+import type { FunctionObject, KafkaTriggerObject } from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
 import { Controller, type KubeClient, type Logger, Resources, silentLogger } from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
+import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -48,7 +49,18 @@ export function build(deps: OperatorDeps): Operator {
     now: deps.now,
     logger: deps.logger,
   });
-  const controllers = [functionController];
+  const triggers = triggerReconciler({ client: deps.client, config: deps.config });
+  const triggerController = new Controller<KafkaTriggerObject>({
+    name: 'kafka-trigger',
+    client: deps.client,
+    type: KafkaTriggerType,
+    namespace: deps.namespace,
+    owns: [Resources.Deployment],
+    reconcile: triggers.reconcile,
+    onError: triggers.onError,
+    logger: deps.logger ?? silentLogger,
+  });
+  const controllers = [functionController, triggerController];
   return {
     autoscaler,
     start: async () => {

@@ -8,6 +8,8 @@ export interface OperatorConfig {
   builderImages: { go: string; java: string };
   /** Image for the init container that fetches source archives (needs sh, wget, sha256sum, tar, unzip). */
   fetchImage: string;
+  /** Image of the Kafka trigger connector (apps/connector). */
+  connectorImage: string;
   /** Public base URL of the function gateway, for status.url. */
   gatewayURL: string;
   /** Gateways whose `/_/stats` the autoscaler sums (PLINTH_GATEWAY_STATS_URLS, comma-separated). */
@@ -35,6 +37,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
       java: env.PLINTH_IMAGE_BUILDER_JAVA ?? `${registry}/builder-java:${VERSION}`,
     },
     fetchImage: env.PLINTH_IMAGE_FETCH ?? `${registry}/fetch:${VERSION}`,
+    connectorImage: env.PLINTH_IMAGE_CONNECTOR ?? `${registry}/connector:${VERSION}`,
     gatewayURL: gatewayURL.replace(/\/$/, ''),
     gatewayStatsURLs: (env.PLINTH_GATEWAY_STATS_URLS ?? gatewayURL)
       .split(',')

@@ -1,0 +1,248 @@
+// The KafkaTrigger reconcile: resolve the Function's URL (through the gateway) and the Secrets
+// the trigger names, render the connector's config into a Secret of its own, and run the
+// connector as a Deployment. The config's hash is on the pod template, so a changed password
+// rolls the connector. Status: Ready when the connector is available.
+import { createHash } from 'node:crypto';
+import { FunctionKind, type FunctionObject, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import { defaultPrefix } from '@plinth/faas';
+import {
+  type ConditionInput,
+  type KubeClient,
+  type KubeObject,
+  ownerReference,
+  type ReconcileContext,
+  type ReconcileFailure,
+  Resources,
+  RetryAfterError,
+  resourceOf,
+  setCondition,
+} from '@plinth/kube';
+import type { OperatorConfig } from '../config.ts';
+
+export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
+const CONFIG_HASH = 'plinth.dev/config-hash';
+const CONFIG_DIR = '/etc/plinth';
+
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export interface TriggerDeps {
+  client: KubeClient;
+  config: OperatorConfig;
+}
+
+/** The connector config (apps/connector ConnectorConfig) for a trigger; pure. */
+export function connectorConfig(
+  t: KafkaTriggerObject,
+  target: string,
+  secrets: { ca?: string; cert?: string; key?: string; username?: string; password?: string },
+) {
+  const spec = KafkaTriggerKind.withDefaults(t.spec);
+  const ns = t.metadata.namespace ?? 'default';
+  return {
+    name: `${ns}/${t.metadata.name}`,
+    bootstrapServers: spec.bootstrapServers,
+    topics: spec.topics,
+    group: spec.consumerGroup ?? `plinth.${ns}.${t.metadata.name}`,
+    startFrom: spec.startFrom,
+    ...(spec.tls
+      ? { tls: { ca: secrets.ca, cert: secrets.cert, key: secrets.key, serverName: spec.tls.serverName } }
+      : {}),
+    ...(spec.sasl
+      ? { sasl: { mechanism: spec.sasl.mechanism, username: secrets.username, password: secrets.password } }
+      : {}),
+    ordering: spec.ordering,
+    concurrency: spec.concurrency,
+    batchSize: spec.batchSize,
+    retry: spec.retry,
+    ...(spec.deadLetterTopic ? { deadLetterTopic: spec.deadLetterTopic } : {}),
+    ...(spec.replyTopic ? { replyTopic: spec.replyTopic } : {}),
+    target,
+  };
+}
+
+const restricted = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+export function triggerReconciler(deps: TriggerDeps) {
+  const { client, config } = deps;
+  const manager = { fieldManager: config.fieldManager };
+
+  async function writeStatus(t: KafkaTriggerObject, status: NonNullable<KafkaTriggerObject['status']>) {
+    await client.apply(
+      KafkaTriggerType,
+      {
+        apiVersion: KafkaTriggerKind.apiVersion,
+        kind: KafkaTriggerKind.kind,
+        metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
+        status,
+      } as KubeObject,
+      { ...manager, subresource: 'status' },
+    );
+  }
+  const conditions = (t: KafkaTriggerObject, list: ConditionInput[]) => {
+    let c = t.status?.conditions;
+    for (const x of list) c = setCondition(c, x, { observedGeneration: t.metadata.generation });
+    return c ?? [];
+  };
+
+  /** Waits for something the trigger names; the reason goes to status and the reconcile retries. */
+  async function waiting(t: KafkaTriggerObject, reason: string, message: string): Promise<never> {
+    await writeStatus(t, {
+      ...t.status,
+      observedGeneration: t.metadata.generation,
+      lastError: message,
+      conditions: conditions(t, [{ type: 'Ready', status: 'False', reason, message }]),
+    });
+    throw new RetryAfterError(15_000, message);
+  }
+
+  async function reconcile(ctx: ReconcileContext<KafkaTriggerObject>): Promise<void> {
+    const t = ctx.object;
+    if (!t || t.metadata.deletionTimestamp) return;
+    const ns = t.metadata.namespace ?? 'default';
+    const name = `kt-${t.metadata.name}`;
+    const spec = KafkaTriggerKind.withDefaults(t.spec);
+
+    const fn = await client.get<FunctionObject & KubeObject>(resourceOf(FunctionKind), {
+      namespace: ns,
+      name: spec.functionRef.name,
+    });
+    if (!fn) return waiting(t, 'FunctionNotFound', `Function ${ns}/${spec.functionRef.name} does not exist`);
+    const fnSpec = FunctionKind.withDefaults(fn.spec);
+    const prefix = fnSpec.http.path ?? defaultPrefix(ns, spec.functionRef.name);
+    const target = `${config.gatewayURL}${prefix}${spec.path === '/' ? '' : spec.path}`;
+
+    const secretCache = new Map<string, SecretObject | undefined>();
+    const read = async (ref: { name: string; key: string } | undefined): Promise<string | undefined> => {
+      if (!ref) return undefined;
+      if (!secretCache.has(ref.name))
+        secretCache.set(ref.name, await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref.name }));
+      const secret = secretCache.get(ref.name);
+      if (!secret) return waiting(t, 'SecretNotFound', `Secret ${ns}/${ref.name} does not exist`);
+      const value = secret.data?.[ref.key];
+      if (value === undefined)
+        return waiting(t, 'SecretKeyNotFound', `Secret ${ns}/${ref.name} has no key "${ref.key}"`);
+      return Buffer.from(value, 'base64').toString('utf8');
+    };
+    const secrets = {
+      ca: await read(spec.tls?.ca),
+      cert: await read(spec.tls?.cert),
+      key: await read(spec.tls?.key),
+      username: await read(spec.sasl?.username),
+      password: await read(spec.sasl?.password),
+    };
+    const json = JSON.stringify(connectorConfig(t, target, secrets), null, 2);
+    const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
+    const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
+    const owner = [ownerReference(t as KubeObject)];
+
+    await client.apply(
+      Resources.Secret,
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${name}-config`, namespace: ns, labels, ownerReferences: owner },
+        type: 'Opaque',
+        stringData: { 'connector.json': json },
+      } as KubeObject,
+      manager,
+    );
+    await client.apply(
+      Resources.ServiceAccount,
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name, namespace: ns, labels, ownerReferences: owner },
+        automountServiceAccountToken: false,
+      } as KubeObject,
+      manager,
+    );
+    await client.apply(
+      Resources.Deployment,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace: ns, labels, ownerReferences: owner },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { 'plinth.dev/kafka-trigger': t.metadata.name ?? '' } },
+          template: {
+            metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+            spec: {
+              serviceAccountName: name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65532,
+                runAsGroup: 65532,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              terminationGracePeriodSeconds: 30,
+              containers: [
+                {
+                  name: 'connector',
+                  image: config.connectorImage,
+                  env: [
+                    { name: 'PLINTH_CONNECTOR_CONFIG', value: `${CONFIG_DIR}/connector.json` },
+                    { name: 'PLINTH_METRICS_PORT', value: '9090' },
+                    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                  ],
+                  ports: [{ name: 'metrics', containerPort: 9090 }],
+                  readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
+                  volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+                  resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+                  securityContext: restricted,
+                },
+              ],
+              volumes: [{ name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } }],
+            },
+          },
+        },
+      } as KubeObject,
+      manager,
+    );
+
+    const d = await client.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
+      namespace: ns,
+      name,
+    });
+    const available = (d?.status?.availableReplicas ?? 0) > 0;
+    await writeStatus(t, {
+      observedGeneration: t.metadata.generation,
+      ...(t.status?.lag !== undefined ? { lag: t.status.lag } : {}),
+      conditions: conditions(t, [
+        available
+          ? {
+              type: 'Ready',
+              status: 'True',
+              reason: 'ConnectorAvailable',
+              message: `delivering ${spec.topics.join(', ')} to ${target}`,
+            }
+          : { type: 'Ready', status: 'False', reason: 'ConnectorStarting', message: `connector ${name} is starting` },
+        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+      ]),
+    });
+  }
+
+  async function onError(failure: ReconcileFailure, t: KafkaTriggerObject | undefined): Promise<void> {
+    if (!t || t.metadata.deletionTimestamp) return;
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    await writeStatus(t, {
+      ...t.status,
+      lastError: message,
+      conditions: conditions(t, [
+        { type: 'Degraded', status: 'True', reason: failure.terminal ? 'InvalidSpec' : 'ReconcileError', message },
+      ]),
+    });
+  }
+
+  return { reconcile, onError };
+}
