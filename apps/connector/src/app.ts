@@ -13,30 +13,14 @@ import {
   type SASLMechanismValue,
   stringSerializer,
 } from '@platformatic/kafka';
+import type { ConnectorConfig } from '@plinth/faas';
 import { type Logger, pino } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { Dispatcher } from './dispatcher.ts';
 import { PartitionWatermark } from './offsets.ts';
 
-export interface ConnectorConfig {
-  /** `namespace/name` of the trigger, for logs and metrics. */
-  name: string;
-  bootstrapServers: string[];
-  topics: string[];
-  group: string;
-  startFrom: 'earliest' | 'latest';
-  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
-  ordering: 'key' | 'none';
-  concurrency: number;
-  batchSize: number;
-  retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
-  deadLetterTopic?: string;
-  replyTopic?: string;
-  /** The function's URL (through the gateway), path included. */
-  target: string;
-}
+export type { ConnectorConfig };
 
 export interface ConnectorDeps {
   config: ConnectorConfig;

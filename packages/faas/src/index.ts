@@ -10,8 +10,16 @@ export {
 } from './autoscale.ts';
 export { BuildError, buildGo, buildJava, hashSources, interpretedRuntime, JAVA_FLAGS, RUNTIMES_DIR } from './build.ts';
 export { LocalBackend, type LocalBackendOptions, type LocalFunction } from './local.ts';
-export { type FunctionManifest, loadFunctionManifests, ManifestError } from './manifests.ts';
+export {
+  type FunctionManifest,
+  loadFunctionManifests,
+  loadSecretManifests,
+  loadTriggerManifests,
+  ManifestError,
+  type TriggerManifest,
+} from './manifests.ts';
 export { WarmPool, type WarmPoolOptions } from './pool.ts';
 export { freePort, type Instance, type ProcessSpec, startProcess, waitHttp } from './process.ts';
 export { defaultPrefix, type FunctionBackend, type Route, type RouteTarget } from './routes.ts';
 export { type ConcurrencySource, gatewayStatsSource } from './stats.ts';
+export { type ConnectorConfig, connectorConfig, type ResolvedSecrets, secretRefs } from './trigger.ts';

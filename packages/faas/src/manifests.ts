@@ -2,7 +2,7 @@
 // YAML files under a directory, validated with the kind's own schema and rules.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { FunctionKind, type FunctionObject, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
 import { parseAllDocuments } from 'yaml';
 
 export interface FunctionManifest {
@@ -37,26 +37,15 @@ function yamlFiles(dir: string): string[] {
 /** Loads and validates; throws one ManifestError listing every problem of the first bad file. */
 export function loadFunctionManifests(root: string): FunctionManifest[] {
   const manifests: FunctionManifest[] = [];
-  for (const file of yamlFiles(root)) {
-    const rel = relative(process.cwd(), file) || file;
-    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-    for (const [i, doc] of docs.entries()) {
-      if (doc.errors.length)
-        throw new ManifestError(
-          rel,
-          doc.errors.map((e) => e.message),
-        );
-      const obj = doc.toJS() as { kind?: string; apiVersion?: string; metadata?: { name?: string } } | null;
-      if (obj?.kind !== 'Function' || obj.apiVersion !== FunctionKind.apiVersion) continue;
-      const where = docs.length > 1 ? `document ${i + 1}: ` : '';
-      const problems = FunctionKind.validate(obj).map((p) => `${where}${p.path}: ${p.message}`);
-      if (!obj.metadata?.name) problems.unshift(`${where}metadata.name is required`);
-      if (problems.length) throw new ManifestError(rel, problems);
-      const object = obj as FunctionObject;
-      object.metadata.namespace ??= 'default';
-      object.spec = FunctionKind.withDefaults(object.spec);
-      manifests.push({ file, dir: dirname(file), object });
-    }
+  for (const { file, obj, where } of documents(root)) {
+    if (obj.kind !== 'Function' || obj.apiVersion !== FunctionKind.apiVersion) continue;
+    const problems = FunctionKind.validate(obj).map((p) => `${where}${p.path}: ${p.message}`);
+    if (!obj.metadata?.name) problems.unshift(`${where}metadata.name is required`);
+    if (problems.length) throw new ManifestError(relative(process.cwd(), file), problems);
+    const object = obj as FunctionObject;
+    object.metadata.namespace ??= 'default';
+    object.spec = FunctionKind.withDefaults(object.spec);
+    manifests.push({ file, dir: dirname(file), object });
   }
   const seen = new Set<string>();
   for (const m of manifests) {
@@ -65,4 +54,56 @@ export function loadFunctionManifests(root: string): FunctionManifest[] {
     seen.add(key);
   }
   return manifests;
+}
+
+export interface TriggerManifest {
+  file: string;
+  object: KafkaTriggerObject;
+}
+
+/** Every KafkaTrigger under root, validated; namespace defaults to `default`. */
+export function loadTriggerManifests(root: string): TriggerManifest[] {
+  const out: TriggerManifest[] = [];
+  for (const { file, obj, where } of documents(root)) {
+    if (obj.kind !== 'KafkaTrigger' || obj.apiVersion !== KafkaTriggerKind.apiVersion) continue;
+    const problems = KafkaTriggerKind.validate(obj).map((p) => `${where}${p.path}: ${p.message}`);
+    if (!obj.metadata?.name) problems.unshift(`${where}metadata.name is required`);
+    if (problems.length) throw new ManifestError(relative(process.cwd(), file), problems);
+    const object = obj as KafkaTriggerObject;
+    object.metadata.namespace ??= 'default';
+    object.spec = KafkaTriggerKind.withDefaults(object.spec);
+    out.push({ file, object });
+  }
+  return out;
+}
+
+/** Secrets under root (stringData, or base64 data), by `namespace/name`. */
+export function loadSecretManifests(root: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const { obj } of documents(root)) {
+    if (obj.kind !== 'Secret' || obj.apiVersion !== 'v1' || !obj.metadata?.name) continue;
+    const s = obj as { data?: Record<string, string>; stringData?: Record<string, string> };
+    const values: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.data ?? {})) values[k] = Buffer.from(v, 'base64').toString('utf8');
+    Object.assign(values, s.stringData ?? {});
+    out.set(`${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`, values);
+  }
+  return out;
+}
+
+type Doc = { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
+
+function* documents(root: string): Generator<{ file: string; obj: Doc; where: string }> {
+  for (const file of yamlFiles(root)) {
+    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+    for (const [i, doc] of docs.entries()) {
+      if (doc.errors.length)
+        throw new ManifestError(
+          relative(process.cwd(), file),
+          doc.errors.map((e) => e.message),
+        );
+      const obj = doc.toJS() as Doc | null;
+      if (obj) yield { file, obj, where: docs.length > 1 ? `document ${i + 1}: ` : '' };
+    }
+  }
 }

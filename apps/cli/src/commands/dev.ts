@@ -3,7 +3,18 @@
 import { watch } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalBackend, type LocalFunction, loadFunctionManifests, ManifestError } from '@plinth/faas';
+import { build as buildConnector, type Connector } from '@plinth/connector';
+import {
+  connectorConfig,
+  LocalBackend,
+  type LocalFunction,
+  loadFunctionManifests,
+  loadSecretManifests,
+  loadTriggerManifests,
+  ManifestError,
+  type Route,
+  secretRefs,
+} from '@plinth/faas';
 import { build, listen } from '@plinth/gateway';
 import { pino } from 'pino';
 
@@ -94,6 +105,7 @@ export async function dev(argv: string[]): Promise<number> {
     `plinth dev: ${routes.length} function(s) from ${relative(process.cwd(), dir) || '.'}, ready in ${Math.round(performance.now() - t0)} ms`,
   );
   printRoutes();
+  const connectors = await startTriggers(dir, url, routes);
   err(`watching ${dir} for changes; Ctrl-C to stop`);
 
   const scaler = setInterval(() => {
@@ -127,8 +139,60 @@ export async function dev(argv: string[]): Promise<number> {
   err('stopping');
   clearInterval(scaler);
   watcher.close();
+  await Promise.all(connectors.map((c) => c.stop(5000)));
   server.close();
   await gateway.close();
   await backend.close();
   return 0;
+}
+
+/**
+ * Runs a connector for every KafkaTrigger under dir, delivering to the local gateway. Secret
+ * references resolve from Secret manifests in the same directory. A Kafka that refuses or
+ * cannot be reached is reported and retried; it never stops `plinth dev`.
+ */
+async function startTriggers(dir: string, gatewayURL: string, routes: readonly Route[]): Promise<Connector[]> {
+  const triggers = loadTriggerManifests(dir);
+  if (triggers.length === 0) return [];
+  const secrets = loadSecretManifests(dir);
+  const logger = pino({ name: 'plinth-connector', level: process.env.PLINTH_LOG_LEVEL ?? 'warn' });
+  const started: Connector[] = [];
+  for (const { object: t } of triggers) {
+    const ns = t.metadata.namespace ?? 'default';
+    const key = `${ns}/${t.metadata.name}`;
+    const route = routes.find((r) => r.function === `${ns}/${t.spec.functionRef.name}`);
+    if (!route) {
+      err(`${key} | error: Function ${ns}/${t.spec.functionRef.name} is not under ${dir}; trigger not started`);
+      continue;
+    }
+    const resolved: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const [role, ref] of Object.entries(secretRefs(t))) {
+      const value = secrets.get(`${ns}/${ref.name}`)?.[ref.key];
+      if (value === undefined) missing.push(`${ref.name}/${ref.key}`);
+      else resolved[role] = value;
+    }
+    if (missing.length) {
+      err(
+        `${key} | error: Secret key(s) ${missing.join(', ')} not found in Secret manifests under ${dir}; trigger not started`,
+      );
+      continue;
+    }
+    const connector = buildConnector({ config: connectorConfig(t, `${gatewayURL}${route.prefix}`, resolved), logger });
+    started.push(connector);
+    out(`${key}  ${t.spec.topics.join(', ')} -> ${route.function}`);
+    void (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await connector.start();
+          return;
+        } catch (e) {
+          const delay = Math.min(30_000, 1000 * 2 ** attempt);
+          err(`${key} | error ${(e as Error).message}; retrying in ${delay / 1000} s`);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })();
+  }
+  return started;
 }

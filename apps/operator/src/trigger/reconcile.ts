@@ -4,7 +4,7 @@
 // rolls the connector. Status: Ready when the connector is available.
 import { createHash } from 'node:crypto';
 import { FunctionKind, type FunctionObject, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
-import { defaultPrefix } from '@plinth/faas';
+import { connectorConfig, defaultPrefix, secretRefs } from '@plinth/faas';
 import {
   type ConditionInput,
   type KubeClient,
@@ -30,36 +30,6 @@ interface SecretObject extends KubeObject {
 export interface TriggerDeps {
   client: KubeClient;
   config: OperatorConfig;
-}
-
-/** The connector config (apps/connector ConnectorConfig) for a trigger; pure. */
-export function connectorConfig(
-  t: KafkaTriggerObject,
-  target: string,
-  secrets: { ca?: string; cert?: string; key?: string; username?: string; password?: string },
-) {
-  const spec = KafkaTriggerKind.withDefaults(t.spec);
-  const ns = t.metadata.namespace ?? 'default';
-  return {
-    name: `${ns}/${t.metadata.name}`,
-    bootstrapServers: spec.bootstrapServers,
-    topics: spec.topics,
-    group: spec.consumerGroup ?? `plinth.${ns}.${t.metadata.name}`,
-    startFrom: spec.startFrom,
-    ...(spec.tls
-      ? { tls: { ca: secrets.ca, cert: secrets.cert, key: secrets.key, serverName: spec.tls.serverName } }
-      : {}),
-    ...(spec.sasl
-      ? { sasl: { mechanism: spec.sasl.mechanism, username: secrets.username, password: secrets.password } }
-      : {}),
-    ordering: spec.ordering,
-    concurrency: spec.concurrency,
-    batchSize: spec.batchSize,
-    retry: spec.retry,
-    ...(spec.deadLetterTopic ? { deadLetterTopic: spec.deadLetterTopic } : {}),
-    ...(spec.replyTopic ? { replyTopic: spec.replyTopic } : {}),
-    target,
-  };
 }
 
 const restricted = {
@@ -117,7 +87,7 @@ export function triggerReconciler(deps: TriggerDeps) {
     if (!fn) return waiting(t, 'FunctionNotFound', `Function ${ns}/${spec.functionRef.name} does not exist`);
     const fnSpec = FunctionKind.withDefaults(fn.spec);
     const prefix = fnSpec.http.path ?? defaultPrefix(ns, spec.functionRef.name);
-    const target = `${config.gatewayURL}${prefix}${spec.path === '/' ? '' : spec.path}`;
+    const target = `${config.gatewayURL}${prefix}`;
 
     const secretCache = new Map<string, SecretObject | undefined>();
     const read = async (ref: { name: string; key: string } | undefined): Promise<string | undefined> => {
@@ -131,13 +101,8 @@ export function triggerReconciler(deps: TriggerDeps) {
         return waiting(t, 'SecretKeyNotFound', `Secret ${ns}/${ref.name} has no key "${ref.key}"`);
       return Buffer.from(value, 'base64').toString('utf8');
     };
-    const secrets = {
-      ca: await read(spec.tls?.ca),
-      cert: await read(spec.tls?.cert),
-      key: await read(spec.tls?.key),
-      username: await read(spec.sasl?.username),
-      password: await read(spec.sasl?.password),
-    };
+    const secrets: Record<string, string | undefined> = {};
+    for (const [role, ref] of Object.entries(secretRefs(t))) secrets[role] = await read(ref);
     const json = JSON.stringify(connectorConfig(t, target, secrets), null, 2);
     const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
     const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
@@ -224,7 +189,7 @@ export function triggerReconciler(deps: TriggerDeps) {
               type: 'Ready',
               status: 'True',
               reason: 'ConnectorAvailable',
-              message: `delivering ${spec.topics.join(', ')} to ${target}`,
+              message: `delivering ${spec.topics.join(', ')} to ${target}${spec.path === '/' ? '' : spec.path}`,
             }
           : { type: 'Ready', status: 'False', reason: 'ConnectorStarting', message: `connector ${name} is starting` },
         { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
