@@ -396,6 +396,13 @@ export function build(deps: ConnectorDeps): Connector {
         throw explainKafkaError(e, config);
       }
       stream.on('data', onMessage);
+      // A rebalance moves partitions: commit finished work now, so the next owner starts after
+      // it. Deliveries still in flight complete, but their commits may be refused, so the new
+      // owner redelivers them (duplicates, never loss).
+      consumer.on('consumer:group:rebalance', () => {
+        log.info('rebalance: committing finished work');
+        void flushCommits();
+      });
       stream.on('error', (e: Error) => log.error({ err: explainKafkaError(e, config).message }, 'stream error'));
       const refreshLag = async () => {
         try {

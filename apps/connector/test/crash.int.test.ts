@@ -66,3 +66,26 @@ it('delivers every message at least once across a kill -9 of the connector', asy
   console.log(`# killed after ${atKill} deliveries; ${N} messages, ${got.length} deliveries, ${duplicates} duplicates`);
   assert.ok(duplicates < N, 'redelivery is bounded by what was uncommitted');
 });
+
+it('delivers every message at least once when a second connector joins the group mid-stream (rebalance)', async () => {
+  writeFileSync(recordFile, '');
+  const topic = uniqueName('rebalance');
+  await produce(
+    topic,
+    Array.from({ length: N }, (_, i) => ({ key: `k${i % 10}`, value: String(i) })),
+  );
+  const configFile = join(work, 'rebalance.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify(connectorConfig('rebalance', [topic], fns.url('record'), { concurrency: 4 })),
+  );
+  startConnector(configFile);
+  await eventually('the first connector to deliver some messages', () => values().length >= 150, 60_000, 10);
+  const second = startConnector(configFile); // same group: partitions are shared out again
+  await eventually(`all ${N} messages delivered`, () => new Set(values()).size >= N, 120_000, 100);
+  const got = values();
+  const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !got.includes(i));
+  assert.deepEqual(missing, [], 'no message may be lost in a rebalance');
+  console.log(`# rebalance: ${N} messages, ${got.length} deliveries, ${got.length - new Set(got).size} duplicates`);
+  second.kill('SIGTERM');
+});
