@@ -17,7 +17,7 @@ import { ground, requireGround, uniqueName } from '@plinth/ground';
 import { pino } from 'pino';
 import { percentile, ROOT, round } from './lib/util.ts';
 
-const N = Number(process.env.BENCH_N ?? 20000);
+const N = Number(process.env.BENCH_N ?? 100000);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 1000);
 await requireGround('kafka');
 const auth = {
