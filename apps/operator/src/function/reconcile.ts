@@ -23,10 +23,10 @@ import {
   Resources,
   recordEvent,
   resourceOf,
-  setCondition,
   TerminalError,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
+import { statusWriter, withConditions } from '../status.ts';
 import {
   functionURL,
   LABELS,
@@ -58,24 +58,8 @@ export function functionReconciler(deps: FunctionDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
 
-  async function writeStatus(fn: FunctionObject, status: Status) {
-    await client.apply(
-      FunctionType,
-      {
-        apiVersion: FunctionKind.apiVersion,
-        kind: FunctionKind.kind,
-        metadata: { name: fn.metadata.name, namespace: fn.metadata.namespace },
-        status,
-      } as KubeObject,
-      { ...manager, subresource: 'status' },
-    );
-  }
-
-  function conditions(fn: FunctionObject, list: ConditionInput[]) {
-    let c = fn.status?.conditions;
-    for (const x of list) c = setCondition(c, x, { observedGeneration: fn.metadata.generation, now: deps.now?.() });
-    return c ?? [];
-  }
+  const writeStatus = statusWriter<Status>(client, FunctionType, FunctionKind.apiVersion, config.fieldManager);
+  const conditions = (fn: FunctionObject, list: ConditionInput[]) => withConditions(fn, list, deps.now?.());
 
   async function scale(ns: string, name: string, replicas: number) {
     await client.apply(

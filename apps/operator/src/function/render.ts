@@ -3,6 +3,7 @@ import { DefaultHandlers, type FunctionObject, type RevisionTemplate, type Runti
 import { defaultPrefix } from '@plinth/faas';
 import { type KubeObject, ownerReference } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
+import { restrictedContainer, restrictedPod } from '../status.ts';
 
 export const LABELS = {
   function: 'plinth.dev/function',
@@ -71,14 +72,6 @@ export function renderSourceConfigMap({ fn, revision, template }: RevisionInput)
   } as KubeObject;
 }
 
-const restricted = {
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
 /** The revision's Deployment. `replicas` is left to the autoscaler (its own field manager). */
 export function renderDeployment(input: RevisionInput, config: OperatorConfig): KubeObject {
   const { fn, revision, template, hash } = input;
@@ -101,7 +94,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
         command: ['plinth-fetch'],
         args: [src.archive.url, SOURCE_DIR, ...(src.archive.sha256 ? [`--sha256=${src.archive.sha256}`] : [])],
         volumeMounts: [{ name: 'source', mountPath: SOURCE_DIR }],
-        securityContext: restricted,
+        securityContext: restrictedContainer,
       });
     } else {
       volumes.push({
@@ -120,7 +113,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
           { name: 'function', mountPath: CODE_DIR },
           { name: 'tmp', mountPath: '/tmp' },
         ],
-        securityContext: restricted,
+        securityContext: restrictedContainer,
       });
       mounts.push({ name: 'function', mountPath: CODE_DIR, readOnly: true });
     } else {
@@ -166,13 +159,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: Math.min(template.timeoutSeconds, 60) + 10,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: { ...restrictedPod, fsGroup: 65532 },
           ...(initContainers.length ? { initContainers } : {}),
           containers: [
             {
@@ -186,7 +173,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
               livenessProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
               startupProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 1, failureThreshold: 120 },
               volumeMounts: mounts,
-              securityContext: restricted,
+              securityContext: restrictedContainer,
             },
           ],
           volumes,

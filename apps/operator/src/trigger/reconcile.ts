@@ -15,9 +15,9 @@ import {
   Resources,
   RetryAfterError,
   resourceOf,
-  setCondition,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
+import { restrictedContainer, restrictedPod, statusWriter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -32,35 +32,17 @@ export interface TriggerDeps {
   config: OperatorConfig;
 }
 
-const restricted = {
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
 export function triggerReconciler(deps: TriggerDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
 
-  async function writeStatus(t: KafkaTriggerObject, status: NonNullable<KafkaTriggerObject['status']>) {
-    await client.apply(
-      KafkaTriggerType,
-      {
-        apiVersion: KafkaTriggerKind.apiVersion,
-        kind: KafkaTriggerKind.kind,
-        metadata: { name: t.metadata.name, namespace: t.metadata.namespace },
-        status,
-      } as KubeObject,
-      { ...manager, subresource: 'status' },
-    );
-  }
-  const conditions = (t: KafkaTriggerObject, list: ConditionInput[]) => {
-    let c = t.status?.conditions;
-    for (const x of list) c = setCondition(c, x, { observedGeneration: t.metadata.generation });
-    return c ?? [];
-  };
+  const writeStatus = statusWriter<NonNullable<KafkaTriggerObject['status']>>(
+    client,
+    KafkaTriggerType,
+    KafkaTriggerKind.apiVersion,
+    config.fieldManager,
+  );
+  const conditions = (t: KafkaTriggerObject, list: ConditionInput[]) => withConditions(t, list);
 
   /** Waits for something the trigger names; the reason goes to status and the reconcile retries. */
   async function waiting(t: KafkaTriggerObject, reason: string, message: string): Promise<never> {
@@ -144,12 +126,7 @@ export function triggerReconciler(deps: TriggerDeps) {
               serviceAccountName: name,
               automountServiceAccountToken: false,
               enableServiceLinks: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 65532,
-                runAsGroup: 65532,
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedPod,
               terminationGracePeriodSeconds: 30,
               containers: [
                 {
@@ -164,7 +141,7 @@ export function triggerReconciler(deps: TriggerDeps) {
                   readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
                   volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
                   resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-                  securityContext: restricted,
+                  securityContext: restrictedContainer,
                 },
               ],
               volumes: [{ name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } }],
