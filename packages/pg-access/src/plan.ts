@@ -1,0 +1,182 @@
+// The planner: a pure function of the declaration and the catalog state. Steps are ordered so
+// every statement's prerequisites exist: roles, then grants, then revokes, then row security
+// and policies, then membership removals, and role drops last. It never drops a table,
+// column or data; it only revokes within the managed roles' privileges.
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { MANAGED_PREFIX, POLICY_PREFIX } from './catalog.ts';
+import type { CatalogState, Declaration, PlanStep } from './types.ts';
+
+const id = (name: string) => pg.escapeIdentifier(name);
+/** `schema.table` -> `"schema"."table"`. */
+export function qualified(table: string): string {
+  const dot = table.indexOf('.');
+  if (dot < 0) throw new Error(`table "${table}" must be schema-qualified (schema.table)`);
+  return `${id(table.slice(0, dot))}.${id(table.slice(dot + 1))}`;
+}
+
+export function policyHash(p: NonNullable<Declaration['policies']>[number]): string {
+  const canonical = JSON.stringify([p.command ?? 'ALL', [...p.roles].sort(), p.using ?? null, p.withCheck ?? null]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function plan(decl: Declaration, state: CatalogState, owner: string): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const declared = new Set(decl.roles.map((r) => r.name));
+  const marker = `${MANAGED_PREFIX}${owner}`;
+
+  // 1. Roles.
+  for (const r of decl.roles) {
+    const current = state.roles.get(r.name);
+    const login = r.login
+      ? `LOGIN${r.password !== undefined ? ` PASSWORD ${pg.escapeLiteral(r.password)}` : ''}`
+      : 'NOLOGIN';
+    if (!current) {
+      steps.push({ sql: `CREATE ROLE ${id(r.name)} ${login}`, reason: `role ${r.name} is declared` });
+      steps.push({
+        sql: `COMMENT ON ROLE ${id(r.name)} IS ${pg.escapeLiteral(marker)}`,
+        reason: `mark ${r.name} as managed`,
+      });
+    } else if (current.login !== !!r.login) {
+      steps.push({
+        sql: `ALTER ROLE ${id(r.name)} ${r.login ? 'LOGIN' : 'NOLOGIN'}`,
+        reason: `role ${r.name} login changed`,
+      });
+    }
+  }
+
+  // 2. Memberships to add.
+  const wantMembers = new Set(decl.roles.flatMap((r) => (r.memberOf ?? []).map((g) => `${r.name}>${g}`)));
+  for (const m of wantMembers) {
+    if (state.memberships.has(m)) continue;
+    const [member, group] = m.split('>') as [string, string];
+    steps.push({ sql: `GRANT ${id(group)} TO ${id(member)}`, reason: `${member} is declared a member of ${group}` });
+  }
+
+  // 3. Grants, then 4. revokes, within the managed roles.
+  const wantSchema = new Set(
+    (decl.schemas ?? []).flatMap((s) => s.privileges.map((p) => `${s.role}|${s.schema}|${p}`)),
+  );
+  const wantTable = new Set(
+    (decl.tables ?? [])
+      .filter((t) => !t.columns?.length)
+      .flatMap((t) => t.privileges.map((p) => `${t.role}|${t.table}|${p}`)),
+  );
+  const wantColumn = new Set(
+    (decl.tables ?? [])
+      .filter((t) => t.columns?.length)
+      .flatMap((t) => (t.columns ?? []).flatMap((c) => t.privileges.map((p) => `${t.role}|${t.table}|${c}|${p}`))),
+  );
+  const grant = (want: Set<string>, have: Set<string>, render: (parts: string[]) => string, what: string) => {
+    for (const g of [...want].sort())
+      if (!have.has(g)) steps.push({ sql: `GRANT ${render(g.split('|'))}`, reason: `${what} ${g} is declared` });
+  };
+  const revoke = (want: Set<string>, have: Set<string>, render: (parts: string[]) => string, what: string) => {
+    for (const g of [...have].sort())
+      if (!want.has(g)) steps.push({ sql: `REVOKE ${render(g.split('|'))}`, reason: `${what} ${g} is not declared` });
+  };
+  const schemaSql = ([, schema, priv]: string[]) => `${priv} ON SCHEMA ${id(schema ?? '')}`;
+  const toFrom = (sql: string, role: string, dir: 'TO' | 'FROM') => `${sql} ${dir} ${id(role)}`;
+  grant(wantSchema, state.schemaGrants, (p) => toFrom(schemaSql(p), p[0] ?? '', 'TO'), 'schema privilege');
+  grant(
+    wantTable,
+    state.tableGrants,
+    ([role, t, priv]) => toFrom(`${priv} ON TABLE ${qualified(t ?? '')}`, role ?? '', 'TO'),
+    'table privilege',
+  );
+  grant(
+    wantColumn,
+    state.columnGrants,
+    ([role, t, c, priv]) => toFrom(`${priv} (${id(c ?? '')}) ON TABLE ${qualified(t ?? '')}`, role ?? '', 'TO'),
+    'column privilege',
+  );
+  revoke(
+    wantColumn,
+    state.columnGrants,
+    ([role, t, c, priv]) => toFrom(`${priv} (${id(c ?? '')}) ON TABLE ${qualified(t ?? '')}`, role ?? '', 'FROM'),
+    'column privilege',
+  );
+  revoke(
+    wantTable,
+    state.tableGrants,
+    ([role, t, priv]) => toFrom(`${priv} ON TABLE ${qualified(t ?? '')}`, role ?? '', 'FROM'),
+    'table privilege',
+  );
+  revoke(wantSchema, state.schemaGrants, (p) => toFrom(schemaSql(p), p[0] ?? '', 'FROM'), 'schema privilege');
+
+  // 5. Row-level security.
+  for (const r of decl.rowSecurity ?? []) {
+    const current = state.rowSecurity.get(r.table);
+    if (!current) throw new Error(`rowSecurity: table ${r.table} does not exist`);
+    if (current.enabled !== r.enabled) {
+      steps.push({
+        sql: `ALTER TABLE ${qualified(r.table)} ${r.enabled ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`,
+        reason: `RLS on ${r.table}`,
+      });
+    }
+    if (current.forced !== !!r.forced) {
+      steps.push({
+        sql: `ALTER TABLE ${qualified(r.table)} ${r.forced ? 'FORCE' : 'NO FORCE'} ROW LEVEL SECURITY`,
+        reason: `forced RLS on ${r.table}`,
+      });
+    }
+  }
+
+  // 6. Policies: created, or dropped and recreated when the declaration changed; policies this
+  // declaration made and no longer declares are dropped; anyone else's are left alone.
+  const policyMarker = `${POLICY_PREFIX}${owner}:`;
+  const wantPolicies = new Map((decl.policies ?? []).map((p) => [`${p.table}|${p.name}`, p]));
+  for (const [key, comment] of [...state.policies].sort()) {
+    const p = wantPolicies.get(key);
+    if (!comment.startsWith(policyMarker)) continue;
+    if (!p || comment !== `${policyMarker}${policyHash(p)}`) {
+      const [table, name] = key.split('|') as [string, string];
+      steps.push({
+        sql: `DROP POLICY ${id(name)} ON ${qualified(table)}`,
+        reason: p ? `policy ${key} changed` : `policy ${key} is not declared`,
+      });
+    }
+  }
+  for (const [key, p] of wantPolicies) {
+    const existing = state.policies.get(key);
+    if (existing === `${policyMarker}${policyHash(p)}`) continue;
+    if (existing !== undefined && !existing.startsWith(policyMarker)) {
+      throw new Error(
+        `policy ${key} exists and is not managed by ${owner}: rename the declared policy or drop the existing one`,
+      );
+    }
+    const parts = [
+      `CREATE POLICY ${id(p.name)} ON ${qualified(p.table)}`,
+      `FOR ${p.command ?? 'ALL'}`,
+      `TO ${p.roles.map(id).join(', ')}`,
+    ];
+    if (p.using) parts.push(`USING (${p.using})`);
+    if (p.withCheck) parts.push(`WITH CHECK (${p.withCheck})`);
+    steps.push({ sql: parts.join(' '), reason: `policy ${key} is declared` });
+    steps.push({
+      sql: `COMMENT ON POLICY ${id(p.name)} ON ${qualified(p.table)} IS ${pg.escapeLiteral(`${policyMarker}${policyHash(p)}`)}`,
+      reason: `mark policy ${key} as managed`,
+    });
+  }
+
+  // 7. Memberships to remove, and 8. roles no longer declared.
+  for (const m of [...state.memberships].sort()) {
+    if (wantMembers.has(m)) continue;
+    const [member, group] = m.split('>') as [string, string];
+    steps.push({
+      sql: `REVOKE ${id(group)} FROM ${id(member)}`,
+      reason: `${member} is no longer declared a member of ${group}`,
+    });
+  }
+  for (const [name, r] of [...state.roles].sort()) {
+    if (declared.has(name)) continue;
+    steps.push({
+      sql: `DROP ROLE ${id(name)}`,
+      reason: r.ownsObjects
+        ? `role ${name} is no longer declared, but it owns objects`
+        : `role ${name} is no longer declared`,
+      ...(r.ownsObjects ? { destructive: true } : {}),
+    });
+  }
+  return steps;
+}
