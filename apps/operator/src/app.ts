@@ -1,11 +1,22 @@
 // The operator: build(deps) wires one controller per kind; main.ts adds leader election.
-import type { FunctionObject, KafkaTriggerObject } from '@plinth/api';
+import {
+  DatabaseKind,
+  type DatabaseObject,
+  FunctionKind,
+  type FunctionObject,
+  KafkaTriggerKind,
+  type KafkaTriggerObject,
+} from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
 import { Controller, type KubeClient, type Logger, Resources, silentLogger } from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
+import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
 import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
+
+/** The kinds this operator reconciles; their CRDs must be installed before it starts. */
+export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind] as const;
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -60,7 +71,18 @@ export function build(deps: OperatorDeps): Operator {
     onError: triggers.onError,
     logger: deps.logger ?? silentLogger,
   });
-  const controllers = [functionController, triggerController];
+  const databases = databaseReconciler({ client: deps.client, config: deps.config });
+  const databaseController = new Controller<DatabaseObject>({
+    name: 'database',
+    client: deps.client,
+    type: DatabaseType,
+    namespace: deps.namespace,
+    reconcile: databases.reconcile,
+    onError: databases.onError,
+    concurrency: 1,
+    logger: deps.logger ?? silentLogger,
+  });
+  const controllers = [functionController, triggerController, databaseController];
   return {
     autoscaler,
     start: async () => {

@@ -6,7 +6,7 @@ import { after, before, it } from 'node:test';
 import { FunctionKind, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 
 const TriggerType = resourceOf(KafkaTriggerKind);
 let client: KubeClient;
@@ -17,8 +17,7 @@ const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.plinth-system
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  await ensureCrd(client, FunctionKind.crd(), { fieldManager: 'plinth-test' });
-  await ensureCrd(client, KafkaTriggerKind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('kt');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({

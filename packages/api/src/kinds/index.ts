@@ -1,9 +1,11 @@
+import { DatabaseKind } from './database.ts';
 import { FunctionKind } from './function.ts';
 import { KafkaTriggerKind } from './kafka-trigger.ts';
 import { Sample } from './sample.ts';
 
 /** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [FunctionKind, KafkaTriggerKind, Sample] as const;
+export const kinds = [DatabaseKind, FunctionKind, KafkaTriggerKind, Sample] as const;
+export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchema } from './database.ts';
 export {
   DefaultHandlers,
   FunctionKind,

@@ -1,0 +1,177 @@
+// The Database controller against the ground's API server and PostgreSQL: it creates the
+// database and roles, hands out generated passwords in Secrets that really log in, converges
+// table privileges when the spec changes, and revokes and drops its roles on delete (the
+// database itself is kept).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, it } from 'node:test';
+import { DatabaseKind, type DatabaseObject } from '@plinth/api';
+import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import pg from 'pg';
+
+const DatabaseType = resourceOf(DatabaseKind);
+const run = Math.random().toString(36).slice(2, 7);
+const dbName = `shop_${run}`;
+const role = (n: string) => `d${run}_${n}`;
+let client: KubeClient;
+let ns: string;
+let operator: Operator;
+const ca = () => readFileSync(ground('PGSSLROOTCERT'), 'utf8');
+
+async function pgAs(user: string, password: string, database: string, sql: string): Promise<string> {
+  const c = new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user,
+    password,
+    database,
+    ssl: { ca: ca() },
+  });
+  await c.connect();
+  try {
+    return `ok ${(await c.query(sql)).rowCount}`;
+  } catch (e) {
+    return (e as { code?: string }).code === '42501' ? 'permission-denied' : `error ${(e as Error).message}`;
+  } finally {
+    await c.end();
+  }
+}
+
+before(async () => {
+  await requireGround('kubernetes', 'postgres');
+  client = KubeClient.load(ground('KUBECONFIG'));
+  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  ns = uniqueName('db');
+  await client.create(Resources.Namespace, { metadata: { name: ns } });
+  await client.create(Resources.Secret, {
+    metadata: { name: 'pg-admin', namespace: ns },
+    stringData: {
+      host: ground('PGHOST'),
+      port: ground('PGPORT'),
+      username: ground('PGUSER'),
+      password: ground('PGPASSWORD'),
+      'ca.crt': ca(),
+    },
+  } as KubeObject);
+  operator = build({
+    client,
+    config: configFromEnv({}),
+    namespace: ns,
+    concurrency: async () => new Map(),
+    autoscaleIntervalMs: 3_600_000,
+  });
+  await operator.start();
+});
+
+after(async () => {
+  await operator?.stop();
+  await client?.delete(Resources.Namespace, { name: ns });
+  const admin = new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    database: 'postgres',
+    ssl: { ca: ca() },
+  });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  for (const n of ['app', 'reader']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  await admin.end();
+});
+
+const get = () => client.get<DatabaseObject & KubeObject>(DatabaseType, { namespace: ns, name: 'shop' });
+const readyAt = (generation: number) =>
+  eventually(
+    `Database Ready at generation ${generation}`,
+    async () => {
+      const d = await get();
+      const c = getCondition(d?.status?.conditions, 'Ready');
+      return c?.status === 'True' && c.observedGeneration === generation && d;
+    },
+    60_000,
+  );
+
+it('creates the database and roles, grants as declared, and revokes on delete', async () => {
+  await client.create(DatabaseType, {
+    apiVersion: DatabaseKind.apiVersion,
+    kind: DatabaseKind.kind,
+    metadata: { name: 'shop', namespace: ns },
+    spec: {
+      connectionSecretRef: { name: 'pg-admin' },
+      databaseName: dbName,
+      schemas: ['app'],
+      roles: [{ name: role('app') }, { name: role('reader'), login: true, memberOf: [role('app')] }],
+      schemaPrivileges: [{ role: role('app'), schema: 'app', privileges: ['USAGE'] }],
+    },
+  } as KubeObject);
+  const first = await readyAt(1);
+  assert.equal(first.status?.databaseName, dbName);
+  assert.ok(
+    first.status?.lastAppliedPlan?.some((s) => s.startsWith(`CREATE ROLE "${role('reader')}" LOGIN PASSWORD '***'`)),
+    'passwords are redacted in status',
+  );
+
+  const secret = await client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+    namespace: ns,
+    name: `shop-${role('reader').replace(/_/g, '-')}`,
+  });
+  const password = Buffer.from(secret?.data.password ?? '', 'base64').toString('utf8');
+  assert.equal(password.length, 32);
+  assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT 1'), 'ok 1', 'the generated password logs in');
+
+  // The application's migration creates a table; the Database grants on it.
+  const owner = new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    database: dbName,
+    ssl: { ca: ca() },
+  });
+  await owner.connect();
+  await owner.query(
+    'CREATE TABLE app.items (id int, name text, cost int); INSERT INTO app.items VALUES (1, $$pen$$, 3)',
+  );
+  await owner.end();
+  assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT * FROM app.items'), 'permission-denied');
+  await client.mergePatch(
+    DatabaseType,
+    { namespace: ns, name: 'shop' },
+    {
+      spec: {
+        tablePrivileges: [{ role: role('app'), table: 'app.items', privileges: ['SELECT'], columns: ['id', 'name'] }],
+      },
+    },
+  );
+  const second = await readyAt(2);
+  assert.deepEqual(second.status?.lastAppliedPlan, [
+    `GRANT SELECT ("id") ON TABLE "app"."items" TO "${role('app')}"`,
+    `GRANT SELECT ("name") ON TABLE "app"."items" TO "${role('app')}"`,
+  ]);
+  assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT id, name FROM app.items'), 'ok 1');
+  assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT cost FROM app.items'), 'permission-denied');
+
+  await client.delete(DatabaseType, { namespace: ns, name: 'shop' });
+  await eventually(
+    'Database gone after its finalizer',
+    async () => ((await get()) === undefined ? true : undefined),
+    60_000,
+  );
+  const admin = new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    database: dbName,
+    ssl: { ca: ca() },
+  });
+  await admin.connect();
+  const roles = await admin.query('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`d${run}_%`]);
+  const items = await admin.query('SELECT count(*)::int AS n FROM app.items');
+  await admin.end();
+  assert.deepEqual(roles.rows, [], 'its roles are dropped');
+  assert.deepEqual(items.rows, [{ n: 1 }], 'the data stays');
+});

@@ -1,0 +1,133 @@
+// Database: a PostgreSQL database and who may do what in it, down to columns and rows. The
+// server is reached through a connection Secret; Plinth creates the database, its extensions
+// and schemas if missing (never drops them), manages its roles, and converges privileges.
+import { type Static, Type } from '@sinclair/typebox';
+import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
+
+const IDENT = '^[a-z_][a-z0-9_]{0,62}$';
+const QUALIFIED = '^[a-z_][a-z0-9_]{0,62}\\.[a-z_][a-z0-9_]{0,62}$';
+const Ident = (description?: string) => Type.String({ pattern: IDENT, ...(description ? { description } : {}) });
+
+export const DatabaseSpecSchema = Type.Object({
+  connectionSecretRef: Type.Object(
+    { name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 }) },
+    {
+      description:
+        'A Secret with host, port, username, password (a role that may create roles and databases), and optional ca.crt.',
+    },
+  ),
+  databaseName: Type.Optional(Ident('Default: metadata.name with - as _.')),
+  extensions: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
+  schemas: Type.Optional(Type.Array(Ident(), { maxItems: 64 })),
+  roles: Type.Array(
+    Type.Object({
+      name: Ident(),
+      login: Type.Boolean({
+        default: false,
+        description: 'Login roles get a generated password in Secret <Database>-<role>.',
+      }),
+      memberOf: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
+    }),
+    { maxItems: 256 },
+  ),
+  schemaPrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        schema: Ident(),
+        privileges: Type.Array(StringEnum(['USAGE', 'CREATE'] as const), { minItems: 1, maxItems: 2 }),
+      }),
+      {
+        maxItems: 1024,
+      },
+    ),
+  ),
+  tablePrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        table: Type.String({ pattern: QUALIFIED, description: 'schema.table' }),
+        privileges: Type.Array(
+          StringEnum(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const),
+          {
+            minItems: 1,
+            maxItems: 7,
+          },
+        ),
+        columns: Type.Optional(
+          Type.Array(Ident(), {
+            maxItems: 1600,
+            description: 'Only these columns (SELECT, INSERT, UPDATE, REFERENCES).',
+          }),
+        ),
+      }),
+      { maxItems: 1024 },
+    ),
+  ),
+  rowSecurity: Type.Optional(
+    Type.Array(
+      Type.Object({
+        table: Type.String({ pattern: QUALIFIED }),
+        enabled: Type.Boolean(),
+        forced: Type.Optional(Type.Boolean()),
+      }),
+      {
+        maxItems: 1024,
+      },
+    ),
+  ),
+  policies: Type.Optional(
+    Type.Array(
+      Type.Object({
+        table: Type.String({ pattern: QUALIFIED }),
+        name: Ident(),
+        command: StringEnum(['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const, { default: 'ALL' }),
+        roles: Type.Array(Ident(), { minItems: 1, maxItems: 64 }),
+        using: Type.Optional(Type.String({ maxLength: 4096 })),
+        withCheck: Type.Optional(Type.String({ maxLength: 4096 })),
+      }),
+      { maxItems: 1024 },
+    ),
+  ),
+  allowDestructive: Type.Boolean({ default: false, description: 'Allow plans that drop roles owning objects.' }),
+});
+export type DatabaseSpec = Static<typeof DatabaseSpecSchema>;
+
+export const DatabaseKind = defineKind({
+  group: 'plinth.dev',
+  version: 'v1alpha1',
+  kind: 'Database',
+  plural: 'databases',
+  shortNames: ['pgdb'],
+  categories: ['plinth'],
+  scope: 'Namespaced',
+  description: 'A PostgreSQL database with declared roles, privileges (database to column) and row-level security.',
+  spec: DatabaseSpecSchema,
+  status: Type.Object({
+    observedGeneration: Type.Optional(Type.Integer()),
+    databaseName: Type.Optional(Type.String()),
+    lastAppliedPlan: Type.Optional(
+      Type.Array(Type.String(), { description: 'SQL of the last applied plan, secrets redacted.' }),
+    ),
+    pendingPlan: Type.Optional(Type.Array(Type.String(), { description: 'A plan refused as destructive.' })),
+    lastError: Type.Optional(Type.String()),
+    conditions: Type.Optional(ConditionsSchema),
+  }),
+  printerColumns: [
+    { name: 'Database', type: 'string', jsonPath: '.status.databaseName' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+  ],
+  rules: [
+    {
+      cel: '!has(self.tablePrivileges) || self.tablePrivileges.all(t, !has(t.columns) || t.privileges.all(p, p in ["SELECT", "INSERT", "UPDATE", "REFERENCES"]))',
+      check: (s) =>
+        (s.tablePrivileges ?? []).every(
+          (t) => !t.columns || t.privileges.every((p) => ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'].includes(p)),
+        ),
+      field: 'tablePrivileges',
+      message: 'column privileges can only be SELECT, INSERT, UPDATE or REFERENCES',
+    },
+  ],
+});
+export type DatabaseObject = ObjectOf<typeof DatabaseKind>;
