@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // plinth: one file per command under commands/. Every command only reads and writes
 // Kubernetes resources, or (dev) runs them locally; nothing exists only here.
+import { db } from './commands/db.ts';
 import { dev } from './commands/dev.ts';
 import { init } from './commands/init.ts';
 
@@ -9,6 +10,7 @@ const USAGE = `plinth: a Kubernetes platform, driven by custom resources
 usage:
   plinth dev [dir] [--port N] [--host H]   run every Function under dir (default .) locally
   plinth init <dir> --runtime <lang>       a new function from a template (node, python, go, java)
+  plinth db plan <name> [-n namespace]     what applying a Database would change, and what was applied
   plinth help                              this text
 `;
 
@@ -19,6 +21,9 @@ switch (command) {
     break;
   case 'init':
     process.exitCode = init(args);
+    break;
+  case 'db':
+    process.exitCode = await db(args);
     break;
   case undefined:
   case 'help':

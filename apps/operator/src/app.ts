@@ -97,6 +97,7 @@ export function build(deps: OperatorDeps): Operator {
 }
 
 export { configFromEnv, type OperatorConfig } from './config.ts';
+export { declarationFor, planDatabase } from './database/reconcile.ts';
 export { ClusterAutoscaler } from './function/autoscaler.ts';
 export { functionReconciler } from './function/reconcile.ts';
 export * as render from './function/render.ts';

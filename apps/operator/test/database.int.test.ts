@@ -3,8 +3,11 @@
 // table privileges when the spec changes, and revokes and drops its roles on delete (the
 // database itself is kept).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { promisify } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
@@ -153,6 +156,28 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   ]);
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT id, name FROM app.items'), 'ok 1');
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT cost FROM app.items'), 'permission-denied');
+
+  // `plinth db plan` shows drift before the operator repairs it.
+  const cli = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
+  const plan = () =>
+    promisify(execFile)(process.execPath, [cli, 'db', 'plan', 'shop', '-n', ns], {
+      env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
+    });
+  assert.match((await plan()).stdout, new RegExp(`Database ${ns}/shop is in sync: nothing to apply`));
+  const drift = new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    database: dbName,
+    ssl: { ca: ca() },
+  });
+  await drift.connect();
+  await drift.query(`GRANT DELETE ON app.items TO ${role('reader')}`);
+  await drift.end();
+  const shown = (await plan()).stdout;
+  assert.match(shown, /1 step\(s\) to apply/);
+  assert.match(shown, new RegExp(`REVOKE DELETE ON TABLE "app"."items" FROM "${role('reader')}";  -- table privilege`));
 
   await client.delete(DatabaseType, { namespace: ns, name: 'shop' });
   await eventually(

@@ -18,7 +18,7 @@ import {
   setFinalizer,
   TerminalError,
 } from '@plinth/kube';
-import { applyDeclaration, type Declaration, DestructivePlanError } from '@plinth/pg-access';
+import { applyDeclaration, type Declaration, DestructivePlanError, type PlanStep, planFor } from '@plinth/pg-access';
 import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
 import { statusWriter, withConditions } from '../status.ts';
@@ -33,43 +33,91 @@ interface SecretObject extends KubeObject {
 /** SQL for status: passwords never leave the database. */
 export const redact = (sql: string) => sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'");
 
+export class ConnectionSecretError extends Error {}
+
+/** Opens a connection to `database` with the Database's connection Secret. */
+export async function openConnection(client: KubeClient, d: DatabaseObject, database: string): Promise<pg.Client> {
+  const ns = d.metadata.namespace ?? 'default';
+  const ref = d.spec.connectionSecretRef.name;
+  const secret = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref });
+  const get = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
+  if (!secret || !get('host') || !get('username') || !get('password')) {
+    throw new ConnectionSecretError(`connection Secret ${ns}/${ref} is missing or lacks host, username or password`);
+  }
+  const ca = get('ca.crt');
+  const db = new pg.Client({
+    host: get('host'),
+    port: Number(get('port') ?? 5432),
+    user: get('username'),
+    password: get('password'),
+    database,
+    ssl: ca ? { ca } : get('sslmode') === 'disable' ? false : { rejectUnauthorized: true },
+    connectionTimeoutMillis: 10_000,
+  });
+  await db.connect();
+  return db;
+}
+
+export const databaseName = (d: DatabaseObject) => d.spec.databaseName ?? (d.metadata.name ?? '').replace(/-/g, '_');
+const ownerOf = (d: DatabaseObject) => `${d.metadata.namespace}/${d.metadata.name}`;
+
+/** The planner's declaration for a Database; `password` gives login roles their passwords. */
+export function declarationFor(d: DatabaseObject, password: (role: string) => string | undefined): Declaration {
+  const spec = DatabaseKind.withDefaults(d.spec);
+  return {
+    roles: spec.roles.map((r) => {
+      const pw = r.login ? password(r.name) : undefined;
+      return {
+        name: r.name,
+        login: r.login,
+        ...(pw !== undefined ? { password: pw } : {}),
+        ...(r.memberOf ? { memberOf: r.memberOf } : {}),
+      };
+    }),
+    schemas: spec.schemaPrivileges,
+    tables: spec.tablePrivileges,
+    rowSecurity: spec.rowSecurity,
+    policies: spec.policies,
+  };
+}
+
+/** What applying the Database now would do (read-only; for `plinth db plan`), secrets redacted. */
+export async function planDatabase(client: KubeClient, d: DatabaseObject): Promise<PlanStep[]> {
+  const db = await openConnection(client, d, databaseName(d));
+  try {
+    return (
+      await planFor(
+        db,
+        declarationFor(d, () => '***'),
+        ownerOf(d),
+      )
+    ).map((s) => ({ ...s, sql: redact(s.sql) }));
+  } finally {
+    await db.end();
+  }
+}
+
 export function databaseReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
   const { client, config } = deps;
   type Status = NonNullable<DatabaseObject['status']>;
   const writeStatus = statusWriter<Status>(client, DatabaseType, DatabaseKind.apiVersion, config.fieldManager);
 
   async function connectionOf(d: DatabaseObject, database: string): Promise<pg.Client> {
-    const ns = d.metadata.namespace ?? 'default';
-    const ref = d.spec.connectionSecretRef.name;
-    const secret = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref });
-    const get = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
-    if (!secret || !get('host') || !get('username') || !get('password')) {
-      const message = `connection Secret ${ns}/${ref} is missing or lacks host, username or password`;
+    try {
+      return await openConnection(client, d, database);
+    } catch (e) {
+      if (!(e instanceof ConnectionSecretError)) throw e;
       await writeStatus(d, {
         ...d.status,
-        lastError: message,
+        lastError: e.message,
         conditions: withConditions(d, [
-          { type: 'Ready', status: 'False', reason: 'ConnectionSecretNotFound', message },
+          { type: 'Ready', status: 'False', reason: 'ConnectionSecretNotFound', message: e.message },
         ]),
       });
-      throw new RetryAfterError(15_000, message);
+      throw new RetryAfterError(15_000, e.message);
     }
-    const ca = get('ca.crt');
-    const db = new pg.Client({
-      host: get('host'),
-      port: Number(get('port') ?? 5432),
-      user: get('username'),
-      password: get('password'),
-      database,
-      ssl: ca ? { ca } : get('sslmode') === 'disable' ? false : { rejectUnauthorized: true },
-      connectionTimeoutMillis: 10_000,
-    });
-    await db.connect();
-    return db;
   }
-
-  const databaseName = (d: DatabaseObject) => d.spec.databaseName ?? (d.metadata.name ?? '').replace(/-/g, '_');
-  const owner = (d: DatabaseObject) => `${d.metadata.namespace}/${d.metadata.name}`;
+  const owner = ownerOf;
 
   /** A login role's Secret, created with a generated password on first sight. */
   async function credentials(d: DatabaseObject, role: string): Promise<string> {
@@ -126,22 +174,9 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
     try {
       for (const e of spec.extensions ?? []) await db.query(`CREATE EXTENSION IF NOT EXISTS ${pg.escapeIdentifier(e)}`);
       for (const s of spec.schemas ?? []) await db.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(s)}`);
-      const roles: Declaration['roles'] = [];
-      for (const r of spec.roles) {
-        roles.push({
-          name: r.name,
-          login: r.login,
-          ...(r.login ? { password: await credentials(d, r.name) } : {}),
-          ...(r.memberOf ? { memberOf: r.memberOf } : {}),
-        });
-      }
-      const decl: Declaration = {
-        roles,
-        schemas: spec.schemaPrivileges,
-        tables: spec.tablePrivileges,
-        rowSecurity: spec.rowSecurity,
-        policies: spec.policies,
-      };
+      const passwords = new Map<string, string>();
+      for (const r of spec.roles) if (r.login) passwords.set(r.name, await credentials(d, r.name));
+      const decl = declarationFor(d, (name) => passwords.get(name));
       let steps: string[];
       try {
         steps = (await applyDeclaration(db, decl, owner(d), { allowDestructive: spec.allowDestructive })).map((s) =>
