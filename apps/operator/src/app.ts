@@ -8,7 +8,16 @@ import {
   type KafkaTriggerObject,
 } from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
-import { Controller, type KubeClient, type Logger, Resources, silentLogger } from '@plinth/kube';
+import {
+  Controller,
+  type ControllerOptions,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  Resources,
+  type ResourceType,
+  silentLogger,
+} from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
 import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
@@ -38,15 +47,25 @@ export interface Operator {
 
 export function build(deps: OperatorDeps): Operator {
   const functions = functionReconciler({ client: deps.client, config: deps.config });
-  const functionController = new Controller<FunctionObject>({
-    name: 'function',
-    client: deps.client,
-    type: FunctionType,
-    namespace: deps.namespace,
+  // One controller per kind, each owning the Deployments its reconcile creates.
+  const controller = <T extends KubeObject>(
+    name: string,
+    type: ResourceType,
+    r: { reconcile: ControllerOptions<T>['reconcile']; onError: ControllerOptions<T>['onError'] },
+    extra: Partial<ControllerOptions<T>> = {},
+  ) =>
+    new Controller<T>({
+      name,
+      client: deps.client,
+      type,
+      namespace: deps.namespace,
+      reconcile: r.reconcile,
+      onError: r.onError,
+      logger: deps.logger ?? silentLogger,
+      ...extra,
+    });
+  const functionController = controller<FunctionObject>('function', FunctionType, functions, {
     owns: [Resources.Deployment],
-    reconcile: functions.reconcile,
-    onError: functions.onError,
-    logger: deps.logger ?? silentLogger,
   });
   const autoscaler = new ClusterAutoscaler({
     client: deps.client,
@@ -61,27 +80,11 @@ export function build(deps: OperatorDeps): Operator {
     logger: deps.logger,
   });
   const triggers = triggerReconciler({ client: deps.client, config: deps.config });
-  const triggerController = new Controller<KafkaTriggerObject>({
-    name: 'kafka-trigger',
-    client: deps.client,
-    type: KafkaTriggerType,
-    namespace: deps.namespace,
+  const triggerController = controller<KafkaTriggerObject>('kafka-trigger', KafkaTriggerType, triggers, {
     owns: [Resources.Deployment],
-    reconcile: triggers.reconcile,
-    onError: triggers.onError,
-    logger: deps.logger ?? silentLogger,
   });
   const databases = databaseReconciler({ client: deps.client, config: deps.config });
-  const databaseController = new Controller<DatabaseObject>({
-    name: 'database',
-    client: deps.client,
-    type: DatabaseType,
-    namespace: deps.namespace,
-    reconcile: databases.reconcile,
-    onError: databases.onError,
-    concurrency: 1,
-    logger: deps.logger ?? silentLogger,
-  });
+  const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, { concurrency: 1 });
   const controllers = [functionController, triggerController, databaseController];
   return {
     autoscaler,

@@ -22,6 +22,16 @@ let client: KubeClient;
 let ns: string;
 let operator: Operator;
 const ca = () => readFileSync(ground('PGSSLROOTCERT'), 'utf8');
+/** The ground's superuser, connected to `database`. */
+const superuser = (database: string) =>
+  new pg.Client({
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    database,
+    ssl: { ca: ca() },
+  });
 
 async function pgAs(user: string, password: string, database: string, sql: string): Promise<string> {
   const c = new pg.Client({
@@ -71,14 +81,7 @@ before(async () => {
 after(async () => {
   await operator?.stop();
   await client?.delete(Resources.Namespace, { name: ns });
-  const admin = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user: ground('PGUSER'),
-    password: ground('PGPASSWORD'),
-    database: 'postgres',
-    ssl: { ca: ca() },
-  });
+  const admin = superuser('postgres');
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   for (const n of ['app', 'reader']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
@@ -126,14 +129,7 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT 1'), 'ok 1', 'the generated password logs in');
 
   // The application's migration creates a table; the Database grants on it.
-  const owner = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user: ground('PGUSER'),
-    password: ground('PGPASSWORD'),
-    database: dbName,
-    ssl: { ca: ca() },
-  });
+  const owner = superuser(dbName);
   await owner.connect();
   await owner.query(
     'CREATE TABLE app.items (id int, name text, cost int); INSERT INTO app.items VALUES (1, $$pen$$, 3)',
@@ -164,14 +160,7 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
       env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
     });
   assert.match((await plan()).stdout, new RegExp(`Database ${ns}/shop is in sync: nothing to apply`));
-  const drift = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user: ground('PGUSER'),
-    password: ground('PGPASSWORD'),
-    database: dbName,
-    ssl: { ca: ca() },
-  });
+  const drift = superuser(dbName);
   await drift.connect();
   await drift.query(`GRANT DELETE ON app.items TO ${role('reader')}`);
   await drift.end();
@@ -185,14 +174,7 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
     async () => ((await get()) === undefined ? true : undefined),
     60_000,
   );
-  const admin = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user: ground('PGUSER'),
-    password: ground('PGPASSWORD'),
-    database: dbName,
-    ssl: { ca: ca() },
-  });
+  const admin = superuser(dbName);
   await admin.connect();
   const roles = await admin.query('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`d${run}_%`]);
   const items = await admin.query('SELECT count(*)::int AS n FROM app.items');
