@@ -13,22 +13,14 @@ import { Consumer, Producer, stringSerializers } from '@platformatic/kafka';
 import { build as buildConnector, type ConnectorConfig } from '@plinth/connector';
 import { LocalBackend, loadFunctionManifests } from '@plinth/faas';
 import { build as buildGateway, listen } from '@plinth/gateway';
-import { ground, requireGround, uniqueName } from '@plinth/ground';
+import { groundKafka, requireGround, uniqueName } from '@plinth/ground';
 import { pino } from 'pino';
 import { percentile, ROOT, round } from './lib/util.ts';
 
 const N = Number(process.env.BENCH_N ?? 100000);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 1000);
 await requireGround('kafka');
-const auth = {
-  bootstrapBrokers: [ground('KAFKA_BOOTSTRAP_SASL_SSL')],
-  tls: { ca: readFileSync(ground('KAFKA_CA_FILE'), 'utf8'), servername: 'localhost' },
-  sasl: {
-    mechanism: 'SCRAM-SHA-512' as const,
-    username: ground('KAFKA_SASL_USER'),
-    password: ground('KAFKA_SASL_PASSWORD'),
-  },
-};
+const auth = groundKafka();
 const work = mkdtempSync(join(tmpdir(), 'plinth-bench-kafka-'));
 const latencyFile = join(work, 'latency.log');
 writeFileSync(latencyFile, '');

@@ -101,3 +101,34 @@ export async function eventually<T>(
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/**
+ * Client options for the ground's Kafka SASL_SSL listener (SCRAM-SHA-512, verified TLS), in the
+ * shape @platformatic/kafka takes: spread them into a Producer, Consumer or Admin.
+ */
+export function groundKafka() {
+  return {
+    bootstrapBrokers: [ground('KAFKA_BOOTSTRAP_SASL_SSL')],
+    tls: { ca: readFileSync(ground('KAFKA_CA_FILE'), 'utf8'), servername: 'localhost' },
+    sasl: {
+      mechanism: 'SCRAM-SHA-512' as const,
+      username: ground('KAFKA_SASL_USER'),
+      password: ground('KAFKA_SASL_PASSWORD'),
+    },
+  };
+}
+
+/**
+ * pg client config for the ground's PostgreSQL over verified TLS: the test superuser, or the
+ * given user and password.
+ */
+export function groundPg(database: string, login?: { user: string; password: string }) {
+  return {
+    host: ground('PGHOST'),
+    port: Number(ground('PGPORT')),
+    user: login?.user ?? ground('PGUSER'),
+    password: login?.password ?? ground('PGPASSWORD'),
+    database,
+    ssl: { ca: readFileSync(ground('PGSSLROOTCERT'), 'utf8'), servername: 'localhost' },
+  };
+}

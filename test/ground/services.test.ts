@@ -6,19 +6,12 @@ import { describe, it } from 'node:test';
 import { Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
-import { eventually, ground, requireGround, uniqueName } from './env.ts';
+import { eventually, ground, groundKafka, groundPg, requireGround, uniqueName } from './env.ts';
 
 describe('PostgreSQL', () => {
   it('accepts a query over verified TLS as the test superuser', async () => {
     await requireGround('postgres');
-    const client = new pg.Client({
-      host: ground('PGHOST'),
-      port: Number(ground('PGPORT')),
-      user: ground('PGUSER'),
-      password: ground('PGPASSWORD'),
-      database: 'postgres',
-      ssl: { ca: readFileSync(ground('PGSSLROOTCERT')), servername: 'localhost' },
-    });
+    const client = new pg.Client(groundPg('postgres'));
     await client.connect();
     try {
       const { rows } = await client.query<{ sum: number; ssl: boolean; superuser: boolean }>(
@@ -35,10 +28,10 @@ describe('PostgreSQL', () => {
 });
 
 describe('Kafka over SASL_SSL', () => {
-  const base = () => ({
-    bootstrapBrokers: [ground('KAFKA_BOOTSTRAP_SASL_SSL')],
-    tls: { ca: readFileSync(ground('KAFKA_CA_FILE')), servername: 'localhost' },
-  });
+  const base = () => {
+    const { sasl: _, ...tlsOnly } = groundKafka();
+    return tlsOnly;
+  };
 
   it('round-trips a message authenticated with SCRAM-SHA-512', async () => {
     await requireGround('kafka');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, groundKafka, requireGround, uniqueName } from '@plinth/ground';
 
 const cli = join(import.meta.dirname, '..', 'src', 'main.ts');
 let dev: ChildProcess | undefined;
@@ -53,9 +53,7 @@ spec:
 `,
   );
   const producer = new Producer({
-    bootstrapBrokers: [ground('KAFKA_BOOTSTRAP_SASL_SSL')],
-    tls: { ca, servername: 'localhost' },
-    sasl: { mechanism: 'SCRAM-SHA-512', username: ground('KAFKA_SASL_USER'), password: ground('KAFKA_SASL_PASSWORD') },
+    ...groundKafka(),
     clientId: 'dev-test',
     serializers: stringSerializers,
     autocreateTopics: true,

@@ -289,6 +289,11 @@ export function build(deps: ConnectorDeps): Connector {
     }
     latency.observe(labels, (performance.now() - t0) / 1000);
     undelivered -= msgs.length;
+    // Resume at half the limit, so fetching overlaps delivery instead of waiting for a full drain.
+    if (paused && !stopping && undelivered <= maxUndelivered / 2) {
+      paused = false;
+      stream?.resume();
+    }
     const partition = `${first.topic}:${first.partition}`;
     const watermark = watermarks.get(partition);
     for (const m of msgs) {
@@ -351,14 +356,10 @@ export function build(deps: ConnectorDeps): Connector {
       b.msgs.push(msg);
       if (b.msgs.length >= config.batchSize) flushBatch(partition);
     }
-    // Back-pressure: stop fetching while too much is undelivered.
+    // Back-pressure: stop fetching while too much is undelivered (resumed in deliver()).
     if (!paused && undelivered >= maxUndelivered) {
       paused = true;
       stream?.pause();
-      void dispatcher.idle().then(() => {
-        paused = false;
-        if (!stopping) stream?.resume();
-      });
     }
   }
 

@@ -1,25 +1,12 @@
-// Shared set-up for the connector tests: the ground's Kafka over SASL_SSL, and real function
-// processes behind the gateway (LocalBackend).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
 import { build as buildGateway, listen } from '@plinth/gateway';
-import { ground, uniqueName } from '@plinth/ground';
+import { groundKafka, uniqueName } from '@plinth/ground';
 import { pino } from 'pino';
 import type { ConnectorConfig } from '../src/app.ts';
 
-export function kafkaAuth() {
-  return {
-    bootstrapBrokers: [ground('KAFKA_BOOTSTRAP_SASL_SSL')],
-    tls: { ca: readFileSync(ground('KAFKA_CA_FILE'), 'utf8'), servername: 'localhost' },
-    sasl: {
-      mechanism: 'SCRAM-SHA-512' as const,
-      username: ground('KAFKA_SASL_USER'),
-      password: ground('KAFKA_SASL_PASSWORD'),
-    },
-  };
-}
+export const kafkaAuth = groundKafka;
 
 export function connectorConfig(
   name: string,

@@ -64,16 +64,20 @@ export function matchRoute(routes: readonly Route[], host: string | undefined, p
   return best;
 }
 
-/** Weighted choice over targets with percent > 0. */
+/** Weighted choice over targets with percent > 0; allocates nothing (it is on every request). */
 export function pickTarget(targets: readonly RouteTarget[], random: () => number): RouteTarget | undefined {
-  const live = targets.filter((t) => t.percent > 0);
-  const total = live.reduce((n, t) => n + t.percent, 0);
+  if (targets.length === 1) return targets[0]?.percent ? targets[0] : undefined;
+  let total = 0;
+  for (const t of targets) total += t.percent;
   let x = random() * total;
-  for (const t of live) {
+  let last: RouteTarget | undefined;
+  for (const t of targets) {
+    if (t.percent <= 0) continue;
+    last = t;
     x -= t.percent;
     if (x < 0) return t;
   }
-  return live.at(-1);
+  return last;
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -111,7 +115,6 @@ export function build(deps: GatewayDeps): Gateway {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const routeOf = new Map<string, string>();
   new Gauge({
     name: 'plinth_gateway_inflight_requests',
     help: 'Requests being served, by revision.',
@@ -120,7 +123,10 @@ export function build(deps: GatewayDeps): Gateway {
     // Filled at scrape time from the counts the autoscaler reads, not per request.
     collect() {
       this.reset();
-      for (const [revision, n] of inflight) this.set({ function: routeOf.get(revision) ?? '', revision }, n);
+      const fnOf = new Map(
+        deps.backend.routes().flatMap((r) => r.targets.map((t) => [t.revision, r.function] as const)),
+      );
+      for (const [revision, n] of inflight) this.set({ function: fnOf.get(revision) ?? '', revision }, n);
     },
   });
   // Labelled children cached per key: label hashing stays off the request path.
@@ -164,12 +170,11 @@ export function build(deps: GatewayDeps): Gateway {
       if (!target) return json(res, 404, { error: `function ${route.function} has no revision tagged "${tag[1]}"` });
       rest = tag[2] ?? '';
     } else {
-      target = route.targets.length === 1 ? route.targets[0] : pickTarget(route.targets, random);
+      target = pickTarget(route.targets, random);
     }
     if (!target) return json(res, 503, { error: `function ${route.function} has no revision taking traffic` });
     const { revision } = target;
     const fn = route.function;
-    routeOf.set(revision, fn);
 
     inflight.set(revision, (inflight.get(revision) ?? 0) + 1);
     let code = 0;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, groundPg, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 import pg from 'pg';
@@ -23,25 +23,10 @@ let ns: string;
 let operator: Operator;
 const ca = () => readFileSync(ground('PGSSLROOTCERT'), 'utf8');
 /** The ground's superuser, connected to `database`. */
-const superuser = (database: string) =>
-  new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user: ground('PGUSER'),
-    password: ground('PGPASSWORD'),
-    database,
-    ssl: { ca: ca() },
-  });
+const superuser = (database: string) => new pg.Client(groundPg(database));
 
 async function pgAs(user: string, password: string, database: string, sql: string): Promise<string> {
-  const c = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user,
-    password,
-    database,
-    ssl: { ca: ca() },
-  });
+  const c = new pg.Client(groundPg(database, { user, password }));
   await c.connect();
   try {
     return `ok ${(await c.query(sql)).rowCount}`;

@@ -2,9 +2,8 @@
 // statements (allowed ones succeed, the rest fail with permission or RLS errors); a second
 // plan is empty; drift is repaired; a destructive plan is refused; deleting revokes.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ground, requireGround } from '@plinth/ground';
+import { ground, groundPg, requireGround } from '@plinth/ground';
 import { applyDeclaration, type Declaration, DestructivePlanError, planFor } from '@plinth/pg-access';
 import pg from 'pg';
 
@@ -12,16 +11,8 @@ const run = Math.random().toString(36).slice(2, 7);
 const db = `access_${run}`;
 const r = (name: string) => `t${run}_${name}`;
 const OWNER = 'test/shop';
-const ssl = () => ({ ca: readFileSync(ground('PGSSLROOTCERT')), servername: 'localhost' });
 const connect = async (user: string, password: string, database = db) => {
-  const c = new pg.Client({
-    host: ground('PGHOST'),
-    port: Number(ground('PGPORT')),
-    user,
-    password,
-    database,
-    ssl: ssl(),
-  });
+  const c = new pg.Client(groundPg(database, { user, password }));
   await c.connect();
   return c;
 };
