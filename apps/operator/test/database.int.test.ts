@@ -167,3 +167,22 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   assert.deepEqual(roles.rows, [], 'its roles are dropped');
   assert.deepEqual(items.rows, [{ n: 1 }], 'the data stays');
 });
+
+it('the API server refuses privileges that do not fit their objects, naming the field', async () => {
+  const bad = (spec: Record<string, unknown>) =>
+    client.create(DatabaseType, {
+      apiVersion: DatabaseKind.apiVersion,
+      kind: DatabaseKind.kind,
+      metadata: { name: 'bad', namespace: ns },
+      spec: { connectionSecretRef: { name: 'pg-admin' }, roles: [], ...spec },
+    } as KubeObject);
+  await assert.rejects(
+    bad({ defaultPrivileges: [{ role: 'r', schema: 'app', objects: 'FUNCTIONS', privileges: ['SELECT'] }] }),
+    /spec.defaultPrivileges: Invalid value.*default privileges must fit their objects/s,
+  );
+  await assert.rejects(
+    bad({ functionPrivileges: [{ role: 'r', function: 'app.total', privileges: ['EXECUTE'] }] }),
+    /spec.functionPrivileges\[0\].function/,
+  );
+  await assert.rejects(bad({ databasePrivileges: [{ role: 'r', privileges: ['DROP'] }] }), /Unsupported value: "DROP"/);
+});

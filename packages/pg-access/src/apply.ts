@@ -16,13 +16,9 @@ export class DestructivePlanError extends Error {
   }
 }
 
-export const declaredTables = (d: Declaration): string[] => [
-  ...new Set([...(d.rowSecurity ?? []).map((r) => r.table), ...(d.policies ?? []).map((p) => p.table)]),
-];
-
 /** Plans against the live catalog (read-only). */
 export async function planFor(client: pg.ClientBase, decl: Declaration, owner: string): Promise<PlanStep[]> {
-  return plan(decl, await readCatalog(client, owner, declaredTables(decl)), owner);
+  return plan(decl, await readCatalog(client, owner, decl), owner);
 }
 
 /**
@@ -37,7 +33,7 @@ export async function applyDeclaration(
 ): Promise<PlanStep[]> {
   await client.query('BEGIN');
   try {
-    const steps = plan(decl, await readCatalog(client, owner, declaredTables(decl)), owner);
+    const steps = plan(decl, await readCatalog(client, owner, decl), owner);
     const destructive = steps.filter((s) => s.destructive);
     if (destructive.length && !opts.allowDestructive) throw new DestructivePlanError(destructive);
     for (const s of steps) await client.query(s.sql);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MANAGED_PREFIX, POLICY_PREFIX } from './catalog.ts';
-import type { CatalogState, Declaration, PlanStep } from './types.ts';
+import type { CatalogState, Declaration, DefaultPrivilegeObject, PlanStep } from './types.ts';
 
 const id = (name: string) => pg.escapeIdentifier(name);
 /** `schema.table` -> `"schema"."table"`. */
@@ -13,6 +13,12 @@ export function qualified(table: string): string {
   const dot = table.indexOf('.');
   if (dot < 0) throw new Error(`table "${table}" must be schema-qualified (schema.table)`);
   return `${id(table.slice(0, dot))}.${id(table.slice(dot + 1))}`;
+}
+
+/** `schema.name(args)` (catalog form) -> `"schema"."name"(args)`. */
+function routine(signature: string): string {
+  const open = signature.indexOf('(');
+  return `${qualified(signature.slice(0, open))}${signature.slice(open)}`;
 }
 
 export function policyHash(p: NonNullable<Declaration['policies']>[number]): string {
@@ -53,56 +59,106 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
     steps.push({ sql: `GRANT ${id(group)} TO ${id(member)}`, reason: `${member} is declared a member of ${group}` });
   }
 
-  // 3. Grants, then 4. revokes, within the managed roles.
-  const wantSchema = new Set(
-    (decl.schemas ?? []).flatMap((s) => s.privileges.map((p) => `${s.role}|${s.schema}|${p}`)),
-  );
-  const wantTable = new Set(
-    (decl.tables ?? [])
-      .filter((t) => !t.columns?.length)
-      .flatMap((t) => t.privileges.map((p) => `${t.role}|${t.table}|${p}`)),
-  );
-  const wantColumn = new Set(
-    (decl.tables ?? [])
-      .filter((t) => t.columns?.length)
-      .flatMap((t) => (t.columns ?? []).flatMap((c) => t.privileges.map((p) => `${t.role}|${t.table}|${c}|${p}`))),
-  );
-  const grant = (want: Set<string>, have: Set<string>, render: (parts: string[]) => string, what: string) => {
-    for (const g of [...want].sort())
-      if (!have.has(g)) steps.push({ sql: `GRANT ${render(g.split('|'))}`, reason: `${what} ${g} is declared` });
+  // 3. Grants, then 4. revokes, within the managed roles. Each family is a set of
+  // `role|object|...|PRIV` keys and how one key reads as `GRANT ...` / `REVOKE ...`.
+  const priv = (p: string) => (p === 'TEMP' ? 'TEMPORARY' : p);
+  const keys = <T extends { role: string; privileges: readonly string[] }>(
+    list: T[] | undefined,
+    parts: (x: T) => string[],
+  ) => new Set((list ?? []).flatMap((x) => x.privileges.map((p) => [x.role, ...parts(x), priv(p)].join('|'))));
+  const fn = (name: string) => {
+    const canonical = state.functionNames.get(name);
+    if (!canonical) throw new Error(`functions: ${name} does not exist`);
+    return canonical;
   };
-  const revoke = (want: Set<string>, have: Set<string>, render: (parts: string[]) => string, what: string) => {
-    for (const g of [...have].sort())
-      if (!want.has(g)) steps.push({ sql: `REVOKE ${render(g.split('|'))}`, reason: `${what} ${g} is not declared` });
+  const tables = decl.tables ?? [];
+  type Family = {
+    what: string;
+    want: Set<string>;
+    have: Set<string>;
+    render: (k: string[], grant: boolean) => string;
+    /** Objects that declared default privileges reach: their grants are kept, not revoked. */
+    objects?: DefaultPrivilegeObject;
   };
-  const schemaSql = ([, schema, priv]: string[]) => `${priv} ON SCHEMA ${id(schema ?? '')}`;
-  const toFrom = (sql: string, role: string, dir: 'TO' | 'FROM') => `${sql} ${dir} ${id(role)}`;
-  grant(wantSchema, state.schemaGrants, (p) => toFrom(schemaSql(p), p[0] ?? '', 'TO'), 'schema privilege');
-  grant(
-    wantTable,
-    state.tableGrants,
-    ([role, t, priv]) => toFrom(`${priv} ON TABLE ${qualified(t ?? '')}`, role ?? '', 'TO'),
-    'table privilege',
-  );
-  grant(
-    wantColumn,
-    state.columnGrants,
-    ([role, t, c, priv]) => toFrom(`${priv} (${id(c ?? '')}) ON TABLE ${qualified(t ?? '')}`, role ?? '', 'TO'),
-    'column privilege',
-  );
-  revoke(
-    wantColumn,
-    state.columnGrants,
-    ([role, t, c, priv]) => toFrom(`${priv} (${id(c ?? '')}) ON TABLE ${qualified(t ?? '')}`, role ?? '', 'FROM'),
-    'column privilege',
-  );
-  revoke(
-    wantTable,
-    state.tableGrants,
-    ([role, t, priv]) => toFrom(`${priv} ON TABLE ${qualified(t ?? '')}`, role ?? '', 'FROM'),
-    'table privilege',
-  );
-  revoke(wantSchema, state.schemaGrants, (p) => toFrom(schemaSql(p), p[0] ?? '', 'FROM'), 'schema privilege');
+  /** Was `role|object|PRIV` granted by a declared default privilege (same creator, schema, privilege)? */
+  const byDefault = (objects: DefaultPrivilegeObject, key: string) => {
+    const [role, obj = '', p] = key.split('|');
+    const owner = state.owners.get(`${objects}:${obj}`);
+    const schema = obj.slice(0, obj.indexOf('.'));
+    return (decl.defaultPrivileges ?? []).some(
+      (d) =>
+        d.role === role &&
+        d.objects === objects &&
+        d.schema === schema &&
+        (d.creator ?? state.currentUser) === owner &&
+        d.privileges.map(priv).includes(p ?? ''),
+    );
+  };
+  const simple = (on: (k: string[]) => string) => (k: string[], grant: boolean) =>
+    `${grant ? 'GRANT' : 'REVOKE'} ${k.at(-1)} ON ${on(k)} ${grant ? 'TO' : 'FROM'} ${id(k[0] ?? '')}`;
+  const families: Family[] = [
+    {
+      what: 'database privilege',
+      want: keys(decl.database, () => []),
+      have: state.databaseGrants,
+      render: simple(() => `DATABASE ${id(state.database)}`),
+    },
+    {
+      what: 'schema privilege',
+      want: keys(decl.schemas, (s) => [s.schema]),
+      have: state.schemaGrants,
+      render: simple((k) => `SCHEMA ${id(k[1] ?? '')}`),
+    },
+    {
+      what: 'table privilege',
+      want: keys(
+        tables.filter((t) => !t.columns?.length),
+        (t) => [t.table],
+      ),
+      have: state.tableGrants,
+      render: simple((k) => `TABLE ${qualified(k[1] ?? '')}`),
+      objects: 'TABLES',
+    },
+    {
+      what: 'column privilege',
+      want: new Set(
+        tables.flatMap((t) =>
+          (t.columns ?? []).flatMap((c) => t.privileges.map((p) => `${t.role}|${t.table}|${c}|${p}`)),
+        ),
+      ),
+      have: state.columnGrants,
+      render: (k, grant) =>
+        `${grant ? 'GRANT' : 'REVOKE'} ${k[3]} (${id(k[2] ?? '')}) ON TABLE ${qualified(k[1] ?? '')} ${grant ? 'TO' : 'FROM'} ${id(k[0] ?? '')}`,
+    },
+    {
+      what: 'sequence privilege',
+      want: keys(decl.sequences, (s) => [s.sequence]),
+      have: state.sequenceGrants,
+      render: simple((k) => `SEQUENCE ${qualified(k[1] ?? '')}`),
+      objects: 'SEQUENCES',
+    },
+    {
+      what: 'function privilege',
+      want: keys(decl.functions, (f) => [fn(f.function)]),
+      have: state.functionGrants,
+      render: simple((k) => `ROUTINE ${routine(k[1] ?? '')}`),
+      objects: 'FUNCTIONS',
+    },
+    {
+      what: 'default privilege',
+      want: keys(decl.defaultPrivileges, (d) => [d.creator ?? state.currentUser, d.schema, d.objects]),
+      have: state.defaultGrants,
+      render: ([role, creator, schema, objects, p], grant) =>
+        `ALTER DEFAULT PRIVILEGES FOR ROLE ${id(creator ?? '')} IN SCHEMA ${id(schema ?? '')} ${grant ? 'GRANT' : 'REVOKE'} ${p} ON ${objects} ${grant ? 'TO' : 'FROM'} ${id(role ?? '')}`,
+    },
+  ];
+  for (const f of families)
+    for (const g of [...f.want].sort())
+      if (!f.have.has(g)) steps.push({ sql: f.render(g.split('|'), true), reason: `${f.what} ${g} is declared` });
+  for (const f of [...families].reverse())
+    for (const g of [...f.have].sort())
+      if (!f.want.has(g) && !(f.objects && byDefault(f.objects, g)))
+        steps.push({ sql: f.render(g.split('|'), false), reason: `${f.what} ${g} is not declared` });
 
   // 5. Row-level security.
   for (const r of decl.rowSecurity ?? []) {

@@ -6,6 +6,20 @@ export const ColumnPrivileges = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'] as 
 export type ColumnPrivilege = (typeof ColumnPrivileges)[number];
 export const SchemaPrivileges = ['USAGE', 'CREATE'] as const;
 export type SchemaPrivilege = (typeof SchemaPrivileges)[number];
+/** TEMP is accepted as the short form of TEMPORARY. */
+export const DatabasePrivileges = ['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP'] as const;
+export type DatabasePrivilege = (typeof DatabasePrivileges)[number];
+export const SequencePrivileges = ['USAGE', 'SELECT', 'UPDATE'] as const;
+export type SequencePrivilege = (typeof SequencePrivileges)[number];
+export const FunctionPrivileges = ['EXECUTE'] as const;
+export type FunctionPrivilege = (typeof FunctionPrivileges)[number];
+/** Objects created later that default privileges apply to, with the privileges each takes. */
+export const DefaultPrivilegeObjects = {
+  TABLES: TablePrivileges,
+  SEQUENCES: SequencePrivileges,
+  FUNCTIONS: FunctionPrivileges,
+} as const;
+export type DefaultPrivilegeObject = keyof typeof DefaultPrivilegeObjects;
 
 export interface RoleDecl {
   name: string;
@@ -18,9 +32,26 @@ export interface RoleDecl {
 
 export interface Declaration {
   roles: RoleDecl[];
+  /** Privileges on the database the plan runs in. */
+  database?: { role: string; privileges: DatabasePrivilege[] }[];
   schemas?: { role: string; schema: string; privileges: SchemaPrivilege[] }[];
   /** `table` is `schema.table`. With `columns`, the privileges apply to those columns only. */
   tables?: { role: string; table: string; privileges: (TablePrivilege | ColumnPrivilege)[]; columns?: string[] }[];
+  /** `sequence` is `schema.sequence`. */
+  sequences?: { role: string; sequence: string; privileges: SequencePrivilege[] }[];
+  /** `function` is `schema.name(argument types)`, as in `GRANT ... ON FUNCTION`; procedures too. */
+  functions?: { role: string; function: string; privileges: FunctionPrivilege[] }[];
+  /**
+   * Privileges on objects that `creator` (default: the role applying the plan) creates later
+   * in `schema`.
+   */
+  defaultPrivileges?: {
+    role: string;
+    schema: string;
+    objects: DefaultPrivilegeObject;
+    privileges: string[];
+    creator?: string;
+  }[];
   rowSecurity?: { table: string; enabled: boolean; forced?: boolean }[];
   policies?: {
     table: string;
@@ -38,12 +69,27 @@ export interface CatalogState {
   roles: Map<string, { login: boolean; ownsObjects: boolean }>;
   /** `member>group` for memberships of managed roles. */
   memberships: Set<string>;
+  /** The database the catalog was read in, and the role reading it. */
+  database: string;
+  currentUser: string;
+  /** `role|PRIV` on the current database. */
+  databaseGrants: Set<string>;
   /** `role|schema|PRIV`. */
   schemaGrants: Set<string>;
   /** `role|schema.table|PRIV`. */
   tableGrants: Set<string>;
   /** `role|schema.table|column|PRIV`. */
   columnGrants: Set<string>;
+  /** `role|schema.sequence|PRIV`. */
+  sequenceGrants: Set<string>;
+  /** `role|schema.name(identity arguments)|PRIV`. */
+  functionGrants: Set<string>;
+  /** Declared function signature -> its catalog form `schema.name(identity arguments)`. */
+  functionNames: Map<string, string>;
+  /** `role|creator|schema|TABLES/SEQUENCES/FUNCTIONS|PRIV`. */
+  defaultGrants: Set<string>;
+  /** `TABLES:schema.table` (or SEQUENCES:, FUNCTIONS:) -> owner, for objects granted to managed roles. */
+  owners: Map<string, string>;
   /** schema.table -> RLS flags, for declared tables. */
   rowSecurity: Map<string, { enabled: boolean; forced: boolean }>;
   /** `schema.table|policy` -> the declared hash stored in the policy's comment. */

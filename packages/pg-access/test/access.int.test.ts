@@ -26,6 +26,12 @@ const declaration = (): Declaration => ({
     { name: r('dan'), login: true, password: 'dan-pw', memberOf: [r('writer')] },
     { name: r('bob'), login: true, password: 'bob-pw', memberOf: [r('reader')] },
     { name: r('carol'), login: true, password: 'carol-pw' },
+    { name: r('eve'), login: true, password: 'eve-pw' }, // may not even connect
+  ],
+  database: [
+    { role: r('reader'), privileges: ['CONNECT'] },
+    { role: r('writer'), privileges: ['CONNECT', 'TEMP'] },
+    { role: r('carol'), privileges: ['CONNECT'] },
   ],
   schemas: [r('reader'), r('writer'), r('carol')].map((role) => ({
     role,
@@ -38,6 +44,12 @@ const declaration = (): Declaration => ({
     { role: r('writer'), table: 'app.audit', privileges: ['SELECT', 'INSERT'] },
     { role: r('carol'), table: 'app.orders', privileges: ['SELECT'], columns: ['id', 'amount'] },
   ],
+  sequences: [
+    { role: r('writer'), sequence: 'app.orders_id_seq', privileges: ['USAGE'] },
+    { role: r('writer'), sequence: 'app.audit_id_seq', privileges: ['USAGE'] },
+  ],
+  functions: [{ role: r('reader'), function: 'app.double(int)', privileges: ['EXECUTE'] }],
+  defaultPrivileges: [{ role: r('reader'), schema: 'app', objects: 'TABLES', privileges: ['SELECT'] }],
   rowSecurity: [{ table: 'app.orders', enabled: true }],
   policies: [
     {
@@ -61,7 +73,9 @@ before(async () => {
     CREATE SCHEMA app;
     CREATE TABLE app.orders (id serial PRIMARY KEY, owner text NOT NULL, amount int NOT NULL, secret text);
     CREATE TABLE app.audit (id serial PRIMARY KEY, note text);
-    GRANT USAGE ON SEQUENCE app.orders_id_seq, app.audit_id_seq TO PUBLIC;
+    CREATE FUNCTION app.double(n int) RETURNS int LANGUAGE sql AS 'select n * 2';
+    REVOKE EXECUTE ON FUNCTION app.double(int) FROM PUBLIC;
+    REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC;
     INSERT INTO app.orders (owner, amount, secret) VALUES ('${r('alice')}', 10, 'a'), ('${r('dan')}', 20, 'd');`);
 });
 
@@ -69,15 +83,16 @@ after(async () => {
   await admin?.end();
   const root = await connect(ground('PGUSER'), ground('PGPASSWORD'), 'postgres');
   await root.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  for (const name of ['reader', 'writer', 'alice', 'dan', 'bob', 'carol'])
+  for (const name of ['reader', 'writer', 'alice', 'dan', 'bob', 'carol', 'eve'])
     await root.query(`DROP ROLE IF EXISTS ${r(name)}`);
   await root.end();
 });
 
 /** Runs sql as user; returns 'ok' with rows, or the error's SQLSTATE-class message. */
 async function as(user: string, sql: string): Promise<string> {
-  const c = await connect(r(user), `${user}-pw`);
+  let c: pg.Client | undefined;
   try {
+    c = await connect(r(user), `${user}-pw`);
     const res = await c.query(sql);
     return `ok ${res.rowCount}`;
   } catch (e) {
@@ -88,7 +103,7 @@ async function as(user: string, sql: string): Promise<string> {
         : 'permission-denied'
       : `error ${code}: ${(e as Error).message}`;
   } finally {
-    await c.end();
+    await c?.end();
   }
 }
 
@@ -96,6 +111,7 @@ describe('pg-access planner on PostgreSQL', () => {
   it('applies the declaration, and each role can do exactly what it was granted', async () => {
     const steps = await applyDeclaration(admin, declaration(), OWNER);
     assert.ok(steps.length > 20, `expected a full plan, got ${steps.length} steps`);
+    await admin.query('CREATE TABLE app.later (id int)'); // default privileges reach it
     const matrix: [string, string, string][] = [
       ['alice', 'SELECT * FROM app.orders', 'ok 1'], // RLS: only her own row
       ['alice', `INSERT INTO app.orders (owner, amount) VALUES ('${r('alice')}', 5)`, 'ok 1'],
@@ -113,6 +129,14 @@ describe('pg-access planner on PostgreSQL', () => {
       ['carol', 'SELECT secret FROM app.orders', 'permission-denied'],
       ['carol', 'SELECT * FROM app.orders', 'permission-denied'],
       ['carol', `UPDATE app.orders SET amount = 1`, 'permission-denied'],
+      ['carol', `SELECT nextval('app.orders_id_seq')`, 'permission-denied'],
+      ['alice', 'CREATE TEMP TABLE scratch (i int)', 'ok null'],
+      ['bob', 'CREATE TEMP TABLE scratch (i int)', 'permission-denied'],
+      ['bob', 'SELECT app.double(21)', 'ok 1'],
+      ['alice', 'SELECT app.double(21)', 'permission-denied'],
+      ['bob', 'SELECT * FROM app.later', 'ok 0'],
+      ['alice', 'SELECT * FROM app.later', 'permission-denied'],
+      ['eve', 'SELECT 1', 'permission-denied'], // no CONNECT
     ];
     const got: [string, string, string][] = [];
     for (const [user, sql] of matrix) got.push([user, sql, await as(user, sql)]);
@@ -124,12 +148,15 @@ describe('pg-access planner on PostgreSQL', () => {
   });
 
   it('repairs drift within the managed scope', async () => {
-    await admin.query(`GRANT DELETE ON app.orders TO ${r('bob')}; REVOKE INSERT ON app.audit FROM ${r('writer')}`);
+    await admin.query(`GRANT DELETE ON app.orders TO ${r('bob')}; REVOKE INSERT ON app.audit FROM ${r('writer')};
+      REVOKE CONNECT ON DATABASE ${db} FROM ${r('reader')}; GRANT EXECUTE ON FUNCTION app.double(int) TO ${r('alice')}`);
     const steps = await planFor(admin, declaration(), OWNER);
     assert.deepEqual(
       steps.map((s) => s.sql),
       [
+        `GRANT CONNECT ON DATABASE "${db}" TO "${r('reader')}"`,
         `GRANT INSERT ON TABLE "app"."audit" TO "${r('writer')}"`,
+        `REVOKE EXECUTE ON ROUTINE "app"."double"(n integer) FROM "${r('alice')}"`,
         `REVOKE DELETE ON TABLE "app"."orders" FROM "${r('bob')}"`,
       ],
     );
@@ -142,6 +169,7 @@ describe('pg-access planner on PostgreSQL', () => {
     await admin.query(`CREATE TABLE app.carols (id int); ALTER TABLE app.carols OWNER TO ${r('carol')}`);
     const without = { ...declaration(), roles: declaration().roles.filter((x) => x.name !== r('carol')) };
     without.schemas = without.schemas?.filter((s) => s.role !== r('carol'));
+    without.database = without.database?.filter((d) => d.role !== r('carol'));
     without.tables = without.tables?.filter((t) => t.role !== r('carol'));
     without.policies = without.policies?.map((p) => ({ ...p, roles: p.roles.filter((x) => x !== r('carol')) }));
     await assert.rejects(applyDeclaration(admin, without, OWNER), (e: unknown) => {

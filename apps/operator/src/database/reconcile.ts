@@ -74,8 +74,12 @@ export function declarationFor(d: DatabaseObject, password: (role: string) => st
         ...(r.memberOf ? { memberOf: r.memberOf } : {}),
       };
     }),
+    database: spec.databasePrivileges,
     schemas: spec.schemaPrivileges,
     tables: spec.tablePrivileges,
+    sequences: spec.sequencePrivileges,
+    functions: spec.functionPrivileges,
+    defaultPrivileges: spec.defaultPrivileges,
     rowSecurity: spec.rowSecurity,
     policies: spec.policies,
   };

@@ -8,6 +8,12 @@ const IDENT = '^[a-z_][a-z0-9_]{0,62}$';
 const QUALIFIED = '^[a-z_][a-z0-9_]{0,62}\\.[a-z_][a-z0-9_]{0,62}$';
 const Ident = (description?: string) => Type.String({ pattern: IDENT, ...(description ? { description } : {}) });
 
+const DEFAULT_PRIVILEGES: Record<'TABLES' | 'SEQUENCES' | 'FUNCTIONS', string[]> = {
+  TABLES: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'],
+  SEQUENCES: ['USAGE', 'SELECT', 'UPDATE'],
+  FUNCTIONS: ['EXECUTE'],
+};
+
 export const DatabaseSpecSchema = Type.Object({
   connectionSecretRef: Type.Object(
     { name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 }) },
@@ -29,6 +35,18 @@ export const DatabaseSpecSchema = Type.Object({
       memberOf: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
     }),
     { maxItems: 256 },
+  ),
+  databasePrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        privileges: Type.Array(StringEnum(['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP'] as const), {
+          minItems: 1,
+          maxItems: 4,
+        }),
+      }),
+      { maxItems: 256, description: 'Privileges on this database (PUBLIC keeps its own unless revoked by hand).' },
+    ),
   ),
   schemaPrivileges: Type.Optional(
     Type.Array(
@@ -62,6 +80,57 @@ export const DatabaseSpecSchema = Type.Object({
         ),
       }),
       { maxItems: 1024 },
+    ),
+  ),
+  sequencePrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        sequence: Type.String({ pattern: QUALIFIED, description: 'schema.sequence' }),
+        privileges: Type.Array(StringEnum(['USAGE', 'SELECT', 'UPDATE'] as const), { minItems: 1, maxItems: 3 }),
+      }),
+      { maxItems: 1024 },
+    ),
+  ),
+  functionPrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        function: Type.String({
+          pattern: '^[a-z_][a-z0-9_]{0,62}\\.[a-z_][a-z0-9_]{0,62}\\([a-z0-9_ ,\\[\\]]*\\)$',
+          maxLength: 512,
+          description: 'schema.name(argument types), e.g. app.total(integer, text); procedures too.',
+        }),
+        privileges: Type.Array(StringEnum(['EXECUTE'] as const), { minItems: 1, maxItems: 1 }),
+      }),
+      { maxItems: 1024 },
+    ),
+  ),
+  defaultPrivileges: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: Ident(),
+        schema: Ident(),
+        objects: StringEnum(['TABLES', 'SEQUENCES', 'FUNCTIONS'] as const),
+        privileges: Type.Array(
+          StringEnum([
+            'SELECT',
+            'INSERT',
+            'UPDATE',
+            'DELETE',
+            'TRUNCATE',
+            'REFERENCES',
+            'TRIGGER',
+            'USAGE',
+            'EXECUTE',
+          ] as const),
+          { minItems: 1, maxItems: 7 },
+        ),
+        creator: Type.Optional(
+          Ident('The role whose future objects this covers. Default: the connection Secret user.'),
+        ),
+      }),
+      { maxItems: 256, description: 'Privileges on objects created later in a schema.' },
     ),
   ),
   rowSecurity: Type.Optional(
@@ -127,6 +196,14 @@ export const DatabaseKind = defineKind({
         ),
       field: 'tablePrivileges',
       message: 'column privileges can only be SELECT, INSERT, UPDATE or REFERENCES',
+    },
+    {
+      cel: '!has(self.defaultPrivileges) || self.defaultPrivileges.all(d, d.privileges.all(p, d.objects == "TABLES" ? p in ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"] : d.objects == "SEQUENCES" ? p in ["USAGE", "SELECT", "UPDATE"] : p == "EXECUTE"))',
+      check: (s) =>
+        (s.defaultPrivileges ?? []).every((d) => d.privileges.every((p) => DEFAULT_PRIVILEGES[d.objects].includes(p))),
+      field: 'defaultPrivileges',
+      message:
+        'default privileges must fit their objects: TABLES take table privileges, SEQUENCES take USAGE, SELECT or UPDATE, FUNCTIONS take EXECUTE',
     },
   ],
 });
