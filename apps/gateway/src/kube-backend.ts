@@ -1,7 +1,14 @@
-// The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic),
-// ready endpoints from each revision Service's EndpointSlices, and waking from zero through the
+// The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic)
+// and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision Service's EndpointSlices, and waking from zero through the
 // revision Deployment's scale subresource. Revision ids are `namespace/revision`.
-import { FunctionKind, type FunctionObject } from '@plinth/api';
+import {
+  FunctionKind,
+  type FunctionObject,
+  GraphQLApiKind,
+  type GraphQLApiObject,
+  graphqlPrefix,
+  graphqlServiceName,
+} from '@plinth/api';
 import { defaultPrefix, type FunctionBackend, type Route } from '@plinth/faas';
 import {
   Informer,
@@ -33,6 +40,7 @@ const AUTOSCALER = 'plinth-autoscaler';
 export class KubeBackend implements FunctionBackend {
   #client: KubeClient;
   #functions: Informer<FunctionObject & KubeObject>;
+  #graphqlApis: Informer<GraphQLApiObject & KubeObject>;
   #slices: Informer<EndpointSlice>;
   #routes: Route[] = [];
   #waiters = new Map<string, Set<() => void>>();
@@ -47,6 +55,12 @@ export class KubeBackend implements FunctionBackend {
       namespace: opts.namespace,
       logger: this.#log,
     });
+    this.#graphqlApis = new Informer({
+      client: opts.client,
+      type: resourceOf(GraphQLApiKind),
+      namespace: opts.namespace,
+      logger: this.#log,
+    });
     this.#slices = new Informer({
       client: opts.client,
       type: Resources.EndpointSlice,
@@ -57,17 +71,19 @@ export class KubeBackend implements FunctionBackend {
     const rebuild = () => this.#rebuild();
     for (const e of ['add', 'update', 'delete'] as const) {
       this.#functions.on(e, rebuild);
+      this.#graphqlApis.on(e, rebuild);
       this.#slices.on(e, (s) => this.#notify(s));
     }
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.#functions.start(), this.#slices.start()]);
+    await Promise.all([this.#functions.start(), this.#graphqlApis.start(), this.#slices.start()]);
     this.#rebuild();
   }
 
   stop(): void {
     this.#functions.stop();
+    this.#graphqlApis.stop();
     this.#slices.stop();
   }
 
@@ -148,6 +164,19 @@ export class KubeBackend implements FunctionBackend {
           percent: t.percent,
           ...(t.tag ? { tag: t.tag } : {}),
         })),
+      });
+    }
+    for (const api of this.#graphqlApis.list()) {
+      const ns = api.metadata?.namespace ?? 'default';
+      const name = api.metadata?.name;
+      if (!name || !api.status?.url) continue; // not reconciled yet
+      const spec = GraphQLApiKind.withDefaults(api.spec);
+      routes.push({
+        function: `${ns}/${name}`,
+        prefix: graphqlPrefix({ metadata: { namespace: ns, name }, spec: api.spec }),
+        ...(spec.http.host ? { host: spec.http.host } : {}),
+        timeoutMs: 30_000,
+        targets: [{ revision: `${ns}/${graphqlServiceName(name)}`, percent: 100 }],
       });
     }
     this.#routes = routes;

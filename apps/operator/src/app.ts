@@ -4,6 +4,8 @@ import {
   type DatabaseObject,
   FunctionKind,
   type FunctionObject,
+  GraphQLApiKind,
+  type GraphQLApiObject,
   KafkaTriggerKind,
   type KafkaTriggerObject,
 } from '@plinth/api';
@@ -22,10 +24,11 @@ import type { OperatorConfig } from './config.ts';
 import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
+import { GraphQLApiType, graphqlReconciler } from './graphql/reconcile.ts';
 import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
 
 /** The kinds this operator reconciles; their CRDs must be installed before it starts. */
-export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind] as const;
+export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind] as const;
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -85,7 +88,17 @@ export function build(deps: OperatorDeps): Operator {
   });
   const databases = databaseReconciler({ client: deps.client, config: deps.config });
   const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, { concurrency: 1 });
-  const controllers = [functionController, triggerController, databaseController];
+  const graphql = graphqlReconciler({ client: deps.client, config: deps.config });
+  const graphqlController = controller<GraphQLApiObject>('graphql-api', GraphQLApiType, graphql, {
+    owns: [Resources.Deployment],
+    watches: [
+      {
+        type: DatabaseType,
+        affected: (db, apis) => apis.filter((a) => a.spec.databaseRef.name === db.metadata?.name),
+      },
+    ],
+  });
+  const controllers = [functionController, triggerController, databaseController, graphqlController];
   return {
     autoscaler,
     start: async () => {

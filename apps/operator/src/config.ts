@@ -10,6 +10,8 @@ export interface OperatorConfig {
   fetchImage: string;
   /** Image of the Kafka trigger connector (apps/connector). */
   connectorImage: string;
+  /** Image of the GraphQL API server (apps/graphql). */
+  graphqlImage: string;
   /** Public base URL of the function gateway, for status.url. */
   gatewayURL: string;
   /** Gateways whose `/_/stats` the autoscaler sums (PLINTH_GATEWAY_STATS_URLS, comma-separated). */
@@ -38,6 +40,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     },
     fetchImage: env.PLINTH_IMAGE_FETCH ?? `${registry}/fetch:${VERSION}`,
     connectorImage: env.PLINTH_IMAGE_CONNECTOR ?? `${registry}/connector:${VERSION}`,
+    graphqlImage: env.PLINTH_IMAGE_GRAPHQL ?? `${registry}/graphql:${VERSION}`,
     gatewayURL: gatewayURL.replace(/\/$/, ''),
     gatewayStatsURLs: (env.PLINTH_GATEWAY_STATS_URLS ?? gatewayURL)
       .split(',')

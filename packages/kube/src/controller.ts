@@ -47,6 +47,11 @@ export interface ControllerOptions<T extends KubeObject> {
   labelSelector?: string;
   /** Child types: a change to a child enqueues its controlling owner of the primary type. */
   owns?: readonly ResourceType[];
+  /**
+   * Other types the primaries refer to: a change to one enqueues the primaries `affected`
+   * picks from those in its namespace (e.g. the APIs over a Database that became ready).
+   */
+  watches?: readonly { type: ResourceType; affected: (obj: KubeObject, primaries: readonly T[]) => T[] }[];
   // biome-ignore lint/suspicious/noConfusingVoidType: a reconcile that returns nothing is done.
   reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | void>;
   /** Told about each failed reconcile, e.g. to write the error to status and an Event. */
@@ -96,6 +101,21 @@ export class Controller<T extends KubeObject> {
       inf.on('add', toOwner);
       inf.on('update', toOwner);
       inf.on('delete', toOwner);
+      this.#children.push(inf);
+    }
+    for (const w of opts.watches ?? []) {
+      const inf = new Informer<KubeObject>({
+        client: opts.client,
+        type: w.type,
+        namespace: opts.namespace,
+        logger: this.#log,
+      });
+      const toPrimaries = (obj: KubeObject) => {
+        for (const p of w.affected(obj, this.informer.list(obj.metadata?.namespace))) enqueue(p);
+      };
+      inf.on('add', toPrimaries);
+      inf.on('update', toPrimaries);
+      inf.on('delete', toPrimaries);
       this.#children.push(inf);
     }
   }

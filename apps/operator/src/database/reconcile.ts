@@ -35,28 +35,58 @@ export const redact = (sql: string) => sql.replace(/PASSWORD '(?:[^']|'')*'/g, "
 
 export class ConnectionSecretError extends Error {}
 
-/** Opens a connection to `database` with the Database's connection Secret. */
-export async function openConnection(client: KubeClient, d: DatabaseObject, database: string): Promise<pg.Client> {
+export interface ConnectionInfo {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  /** PEM CA to verify the server with; undefined means the system CAs (or no TLS with sslmode=disable). */
+  ca?: string;
+  sslDisabled: boolean;
+}
+
+/** The server a Database reaches, from its connection Secret. */
+export async function connectionInfo(client: KubeClient, d: DatabaseObject): Promise<ConnectionInfo> {
   const ns = d.metadata.namespace ?? 'default';
   const ref = d.spec.connectionSecretRef.name;
   const secret = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref });
   const get = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
-  if (!secret || !get('host') || !get('username') || !get('password')) {
+  const host = get('host');
+  const username = get('username');
+  const password = get('password');
+  if (!secret || !host || !username || !password) {
     throw new ConnectionSecretError(`connection Secret ${ns}/${ref} is missing or lacks host, username or password`);
   }
   const ca = get('ca.crt');
-  const db = new pg.Client({
-    host: get('host'),
+  return {
+    host,
     port: Number(get('port') ?? 5432),
-    user: get('username'),
-    password: get('password'),
+    username,
+    password,
+    ...(ca ? { ca } : {}),
+    sslDisabled: get('sslmode') === 'disable',
+  };
+}
+
+/** Opens a connection to `database` with the Database's connection Secret. */
+export async function openConnection(client: KubeClient, d: DatabaseObject, database: string): Promise<pg.Client> {
+  const c = await connectionInfo(client, d);
+  const db = new pg.Client({
+    host: c.host,
+    port: c.port,
+    user: c.username,
+    password: c.password,
     database,
-    ssl: ca ? { ca } : get('sslmode') === 'disable' ? false : { rejectUnauthorized: true },
+    ssl: c.ca ? { ca: c.ca } : c.sslDisabled ? false : { rejectUnauthorized: true },
     connectionTimeoutMillis: 10_000,
   });
   await db.connect();
   return db;
 }
+
+/** The Secret holding a login role's generated password. */
+export const credentialsSecretName = (d: DatabaseObject, role: string) =>
+  `${d.metadata.name}-${role.replace(/_/g, '-')}`;
 
 export const databaseName = (d: DatabaseObject) => d.spec.databaseName ?? (d.metadata.name ?? '').replace(/-/g, '_');
 const ownerOf = (d: DatabaseObject) => `${d.metadata.namespace}/${d.metadata.name}`;
@@ -126,7 +156,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
   /** A login role's Secret, created with a generated password on first sight. */
   async function credentials(d: DatabaseObject, role: string): Promise<string> {
     const ns = d.metadata.namespace ?? 'default';
-    const name = `${d.metadata.name}-${role.replace(/_/g, '-')}`;
+    const name = credentialsSecretName(d, role);
     const existing = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name });
     const current = existing?.data?.password;
     if (current) return Buffer.from(current, 'base64').toString('utf8');

@@ -1,10 +1,23 @@
 import { DatabaseKind } from './database.ts';
 import { FunctionKind } from './function.ts';
+
+export {
+  GraphQLApiKind,
+  type GraphQLApiObject,
+  type GraphQLApiSpec,
+  GraphQLApiSpecSchema,
+  type GraphqlConfig,
+  type GraphqlJwtConfig,
+  graphqlPrefix,
+  graphqlServiceName,
+} from './graphql-api.ts';
+
+import { GraphQLApiKind } from './graphql-api.ts';
 import { KafkaTriggerKind } from './kafka-trigger.ts';
 import { Sample } from './sample.ts';
 
 /** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [DatabaseKind, FunctionKind, KafkaTriggerKind, Sample] as const;
+export const kinds = [DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, Sample] as const;
 export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchema } from './database.ts';
 export {
   DefaultHandlers,

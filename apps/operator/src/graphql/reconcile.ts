@@ -1,0 +1,278 @@
+// The GraphQLApi reconcile: resolve the Database (its server, database name and the
+// authenticator's generated password) and the JWT secret, render the API's config into a
+// Secret, and run plinth-graphql as a Deployment behind a Service the gateway routes to
+// (its EndpointSlices carry the plinth label). The config hash is on the pod template, so a
+// rotated password or secret rolls the pods. Ready when a replica is available.
+import { createHash } from 'node:crypto';
+import {
+  DatabaseKind,
+  type DatabaseObject,
+  GraphQLApiKind,
+  type GraphQLApiObject,
+  type GraphqlConfig,
+  graphqlPrefix,
+  graphqlServiceName,
+} from '@plinth/api';
+import {
+  getCondition,
+  type KubeClient,
+  type KubeObject,
+  ownerReference,
+  type ReconcileContext,
+  type ReconcileFailure,
+  Resources,
+  RetryAfterError,
+  resourceOf,
+} from '@plinth/kube';
+import type { OperatorConfig } from '../config.ts';
+import {
+  type ConnectionInfo,
+  ConnectionSecretError,
+  connectionInfo,
+  credentialsSecretName,
+  databaseName,
+} from '../database/reconcile.ts';
+import { restrictedContainer, restrictedPod, statusWriter, withConditions } from '../status.ts';
+
+export const GraphQLApiType = resourceOf(GraphQLApiKind);
+const CONFIG_HASH = 'plinth.dev/config-hash';
+const CONFIG_DIR = '/etc/plinth';
+export const LABEL = 'plinth.dev/graphql-api';
+
+interface SecretObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** The API's config file (pure). */
+export function graphqlConfig(
+  api: GraphQLApiObject,
+  inputs: { server: ConnectionInfo; database: string; authenticatorPassword: string; jwtSecret?: string },
+): GraphqlConfig {
+  const spec = GraphQLApiKind.withDefaults(api.spec);
+  const { server } = inputs;
+  return {
+    database: {
+      host: server.host,
+      port: server.port,
+      database: inputs.database,
+      user: spec.authenticator,
+      password: inputs.authenticatorPassword,
+      ...(server.ca ? { ca: server.ca } : {}),
+      ...(server.sslDisabled ? { sslmode: 'disable' as const } : {}),
+    },
+    schemas: spec.schemas,
+    roles: spec.roles,
+    ...(spec.anonymousRole ? { anonymousRole: spec.anonymousRole } : {}),
+    jwt: {
+      ...(inputs.jwtSecret !== undefined ? { secret: inputs.jwtSecret } : {}),
+      ...(spec.jwt.jwksUri ? { jwksUrl: spec.jwt.jwksUri } : {}),
+      ...(spec.jwt.issuer ? { issuer: spec.jwt.issuer } : {}),
+      ...(spec.jwt.audience ? { audience: spec.jwt.audience } : {}),
+      roleClaim: spec.jwt.roleClaim,
+    },
+    limits: spec.limits,
+    introspection: spec.introspection,
+  };
+}
+
+/** The Secret, ServiceAccount, Deployment and Service of a GraphQLApi (pure). */
+export function renderGraphqlApi(api: GraphQLApiObject, config: GraphqlConfig, image: string): KubeObject[] {
+  const spec = GraphQLApiKind.withDefaults(api.spec);
+  const ns = api.metadata.namespace ?? 'default';
+  const name = graphqlServiceName(api.metadata.name ?? '');
+  const json = JSON.stringify(config, null, 2);
+  const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const selector = { [LABEL]: api.metadata.name ?? '' };
+  const labels = { ...selector, 'app.kubernetes.io/name': 'plinth-graphql', 'app.kubernetes.io/managed-by': 'plinth' };
+  const metadata = (n: string) => ({
+    name: n,
+    namespace: ns,
+    labels,
+    ownerReferences: [ownerReference(api as KubeObject)],
+  });
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(`${name}-config`),
+      type: 'Opaque',
+      stringData: { 'graphql.json': json },
+    },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(name), automountServiceAccountToken: false },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: metadata(name),
+      spec: {
+        replicas: spec.replicas,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPod,
+            containers: [
+              {
+                name: 'graphql',
+                image,
+                env: [
+                  { name: 'PLINTH_GRAPHQL_CONFIG', value: `${CONFIG_DIR}/graphql.json` },
+                  { name: 'PORT', value: '8080' },
+                ],
+                ports: [{ name: 'http', containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+                volumeMounts: [
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+                resources: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } },
+                securityContext: restrictedContainer,
+              },
+            ],
+            volumes: [
+              { name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } },
+              { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: metadata(name),
+      spec: { selector, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] },
+    },
+  ] as unknown as KubeObject[];
+}
+
+const TYPES: Record<string, typeof Resources.Secret> = {
+  Secret: Resources.Secret,
+  ServiceAccount: Resources.ServiceAccount,
+  Deployment: Resources.Deployment,
+  Service: Resources.Service,
+};
+
+export function graphqlReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
+  const { client, config } = deps;
+  const writeStatus = statusWriter<NonNullable<GraphQLApiObject['status']>>(
+    client,
+    GraphQLApiType,
+    GraphQLApiKind.apiVersion,
+    config.fieldManager,
+  );
+
+  /** Waits for something the API names; the reason goes to status and the reconcile retries. */
+  async function waiting(api: GraphQLApiObject, reason: string, message: string): Promise<never> {
+    await writeStatus(api, {
+      ...api.status,
+      observedGeneration: api.metadata.generation,
+      lastError: message,
+      conditions: withConditions(api, [{ type: 'Ready', status: 'False', reason, message }]),
+    });
+    throw new RetryAfterError(10_000, message);
+  }
+
+  async function reconcile(ctx: ReconcileContext<GraphQLApiObject>): Promise<void> {
+    const api = ctx.object;
+    if (!api || api.metadata.deletionTimestamp) return; // owned objects go with it
+    const ns = api.metadata.namespace ?? 'default';
+    const spec = GraphQLApiKind.withDefaults(api.spec);
+    const secretValue = async (name: string, key: string, reason: string): Promise<string> => {
+      const s = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name });
+      const v = s?.data?.[key];
+      if (v === undefined)
+        return waiting(api, reason, `Secret ${ns}/${name} ${s ? `has no key "${key}"` : 'does not exist'}`);
+      return Buffer.from(v, 'base64').toString('utf8');
+    };
+
+    const db = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
+      namespace: ns,
+      name: spec.databaseRef.name,
+    });
+    if (!db) return waiting(api, 'DatabaseNotFound', `Database ${ns}/${spec.databaseRef.name} does not exist`);
+    const authenticator = db.spec.roles.find((r) => r.name === spec.authenticator);
+    if (!authenticator?.login) {
+      return waiting(
+        api,
+        'AuthenticatorNotDeclared',
+        `Database ${spec.databaseRef.name} declares no login role "${spec.authenticator}"; add it with login: true and memberOf: [${spec.roles.join(', ')}]`,
+      );
+    }
+    const missing = [...spec.roles, ...(spec.anonymousRole ? [spec.anonymousRole] : [])].filter(
+      (r) => !authenticator.memberOf?.includes(r),
+    );
+    if (missing.length) {
+      return waiting(
+        api,
+        'AuthenticatorNotMember',
+        `the authenticator "${spec.authenticator}" must be a member of ${missing.join(', ')} in Database ${spec.databaseRef.name}`,
+      );
+    }
+    if (getCondition(db.status?.conditions, 'Ready')?.status !== 'True') {
+      return waiting(api, 'DatabaseNotReady', `Database ${spec.databaseRef.name} is not ready yet`);
+    }
+    let server: ConnectionInfo;
+    try {
+      server = await connectionInfo(client, db);
+    } catch (e) {
+      if (e instanceof ConnectionSecretError) return waiting(api, 'ConnectionSecretNotFound', e.message);
+      throw e;
+    }
+    const cfg = graphqlConfig(api, {
+      server,
+      database: databaseName(db),
+      authenticatorPassword: await secretValue(
+        credentialsSecretName(db, spec.authenticator),
+        'password',
+        'CredentialsNotFound',
+      ),
+      ...(spec.jwt.secretRef
+        ? { jwtSecret: await secretValue(spec.jwt.secretRef.name, spec.jwt.secretRef.key, 'JwtSecretNotFound') }
+        : {}),
+    });
+    for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage)) {
+      const type = TYPES[obj.kind ?? ''];
+      if (type) await client.apply(type, obj, { fieldManager: config.fieldManager });
+    }
+
+    const name = graphqlServiceName(api.metadata.name ?? '');
+    const d = await client.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
+      namespace: ns,
+      name,
+    });
+    const available = d?.status?.availableReplicas ?? 0;
+    const url = `${config.gatewayURL}${graphqlPrefix(api)}`;
+    await writeStatus(api, {
+      observedGeneration: api.metadata.generation,
+      url,
+      readyReplicas: available,
+      conditions: withConditions(api, [
+        available > 0 || spec.replicas === 0
+          ? {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Available',
+              message: `serving ${spec.schemas.join(', ')} at ${url}`,
+            }
+          : { type: 'Ready', status: 'False', reason: 'Starting', message: `${name} has no available replica yet` },
+        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+      ]),
+    });
+  }
+
+  async function onError(failure: ReconcileFailure, api: GraphQLApiObject | undefined): Promise<void> {
+    if (!api || api.metadata.deletionTimestamp) return;
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    await writeStatus(api, {
+      ...api.status,
+      lastError: message,
+      conditions: withConditions(api, [{ type: 'Degraded', status: 'True', reason: 'ReconcileError', message }]),
+    });
+  }
+
+  return { reconcile, onError };
+}

@@ -1,0 +1,385 @@
+// A permissioned GraphQL API end to end, on the ground's API server and PostgreSQL: a Database
+// declares the roles, grants and RLS policies; a GraphQLApi over it makes the operator render
+// the server's config Secret, Deployment and Service, and the gateway route it. kwok pods do
+// not run, so the server is started in this process from the config Secret the operator
+// rendered, and every request below goes to it over HTTP.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { DatabaseKind, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
+import { KubeBackend } from '@plinth/gateway';
+import { build as buildApi, type GraphqlApi } from '@plinth/graphql';
+import { eventually, ground, groundPg, requireGround, uniqueName } from '@plinth/ground';
+import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pg from 'pg';
+
+const run = Math.random().toString(36).slice(2, 7);
+const dbName = `notes_${run}`;
+const role = (n: string) => `g${run}_${n}`;
+const SECRET = `jwt-secret-${run}-${'x'.repeat(32)}`;
+let client: KubeClient;
+let ns: string;
+let operator: Operator;
+let api: GraphqlApi;
+let server: Server;
+let url: string;
+let rendered: GraphqlConfig;
+
+const sign = (claims: Record<string, unknown>, opts: { secret?: string; expiresIn?: string } = {}) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(opts.secret ?? SECRET));
+const userToken = (sub: string) => sign({ sub, role: role('user') });
+
+async function gql(query: string, token?: string, variables?: Record<string, unknown>, at = url) {
+  const res = await fetch(at, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: Record<string, unknown>; errors?: { message: string }[] };
+  return { status: res.status, ...body };
+}
+const NOTES = '{ allNotes(orderBy: ROW_ID_ASC) { nodes { rowId owner body } } }';
+const notesOf = async (token?: string) => {
+  const r = await gql(NOTES, token);
+  assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+  return (r.data?.allNotes as { nodes: { rowId: number; owner: string; body: string }[] }).nodes;
+};
+
+before(async () => {
+  await requireGround('kubernetes', 'postgres');
+  client = KubeClient.load(ground('KUBECONFIG'));
+  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  ns = uniqueName('gql');
+  await client.create(Resources.Namespace, { metadata: { name: ns } });
+  // The application's migration: the database and its table exist before access is declared.
+  const root = new pg.Client(groundPg('postgres'));
+  await root.connect();
+  await root.query(`CREATE DATABASE ${dbName}`);
+  await root.end();
+  const owner = new pg.Client(groundPg(dbName));
+  await owner.connect();
+  await owner.query(`
+    CREATE SCHEMA app;
+    CREATE TABLE app.notes (
+      id serial PRIMARY KEY,
+      owner text NOT NULL DEFAULT current_setting('jwt.claims.sub', true),
+      body text NOT NULL,
+      public boolean NOT NULL DEFAULT false);
+    INSERT INTO app.notes (owner, body, public) VALUES
+      ('alice', 'alice private', false), ('alice', 'alice public', true), ('bob', 'bob private', false);`);
+  await owner.end();
+
+  await client.create(Resources.Secret, {
+    metadata: { name: 'pg-admin', namespace: ns },
+    stringData: {
+      host: ground('PGHOST'),
+      port: ground('PGPORT'),
+      username: ground('PGUSER'),
+      password: ground('PGPASSWORD'),
+      'ca.crt': (await import('node:fs')).readFileSync(ground('PGSSLROOTCERT'), 'utf8'),
+    },
+  } as KubeObject);
+  await client.create(Resources.Secret, {
+    metadata: { name: 'jwt', namespace: ns },
+    stringData: { secret: SECRET },
+  } as KubeObject);
+  operator = buildOperator({
+    client,
+    config: configFromEnv({}),
+    namespace: ns,
+    concurrency: async () => new Map(),
+    autoscaleIntervalMs: 3_600_000,
+  });
+  await operator.start();
+  await client.create(resourceOf(DatabaseKind), {
+    apiVersion: DatabaseKind.apiVersion,
+    kind: DatabaseKind.kind,
+    metadata: { name: 'notes', namespace: ns },
+    spec: {
+      connectionSecretRef: { name: 'pg-admin' },
+      databaseName: dbName,
+      roles: [
+        { name: role('user') },
+        { name: role('anon') },
+        { name: role('auth'), login: true, memberOf: [role('user'), role('anon')] },
+      ],
+      schemaPrivileges: [
+        { role: role('user'), schema: 'app', privileges: ['USAGE'] },
+        { role: role('anon'), schema: 'app', privileges: ['USAGE'] },
+      ],
+      tablePrivileges: [
+        { role: role('user'), table: 'app.notes', privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
+        { role: role('anon'), table: 'app.notes', privileges: ['SELECT'] },
+      ],
+      sequencePrivileges: [{ role: role('user'), sequence: 'app.notes_id_seq', privileges: ['USAGE'] }],
+      rowSecurity: [{ table: 'app.notes', enabled: true }],
+      policies: [
+        {
+          table: 'app.notes',
+          name: 'own_notes',
+          roles: [role('user')],
+          using: "owner = current_setting('jwt.claims.sub', true)",
+          withCheck: "owner = current_setting('jwt.claims.sub', true)",
+        },
+        { table: 'app.notes', name: 'public_notes', command: 'SELECT', roles: [role('anon')], using: 'public' },
+      ],
+    },
+  } as KubeObject);
+  await client.create(resourceOf(GraphQLApiKind), {
+    apiVersion: GraphQLApiKind.apiVersion,
+    kind: GraphQLApiKind.kind,
+    metadata: { name: 'notes', namespace: ns },
+    spec: {
+      databaseRef: { name: 'notes' },
+      authenticator: role('auth'),
+      schemas: ['app'],
+      roles: [role('user')],
+      anonymousRole: role('anon'),
+      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
+      limits: { maxDepth: 6 },
+    },
+  } as KubeObject);
+  const config = await eventually(
+    'the operator renders the GraphQL API config Secret',
+    async () => {
+      const s = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+        namespace: ns,
+        name: 'gql-notes-config',
+      });
+      const json = s?.data?.['graphql.json'];
+      return json ? (JSON.parse(Buffer.from(json, 'base64').toString('utf8')) as GraphqlConfig) : undefined;
+    },
+    60_000,
+  );
+  rendered = config;
+  api = buildApi(config);
+  await api.ready();
+  server = createServer(api.listener).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+});
+
+after(async () => {
+  server?.close();
+  await api?.close();
+  await operator?.stop();
+  await client?.delete(Resources.Namespace, { name: ns });
+  const root = new pg.Client(groundPg('postgres'));
+  await root.connect();
+  await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  for (const n of ['auth', 'user', 'anon']) await root.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  await root.end();
+});
+
+describe('GraphQLApi', () => {
+  it('is rendered as a least-privileged server the gateway routes to', async () => {
+    assert.equal(rendered.database.user, role('auth'), 'connects as the authenticator');
+    assert.equal(rendered.database.database, dbName);
+    assert.match(rendered.database.password, /^[A-Za-z0-9_-]{32}$/, "the authenticator's generated password");
+    assert.equal(rendered.jwt?.secret, SECRET);
+    assert.deepEqual(rendered.roles, [role('user')]);
+    const d = await client.get<KubeObject & { spec: { template: { spec: Record<string, unknown> } } }>(
+      Resources.Deployment,
+      { namespace: ns, name: 'gql-notes' },
+    );
+    assert.equal(d?.spec.template.spec.automountServiceAccountToken, false);
+    const svc = await client.get(Resources.Service, { namespace: ns, name: 'gql-notes' });
+    assert.equal(svc?.metadata?.labels?.['app.kubernetes.io/managed-by'], 'plinth');
+    const status = await eventually(
+      'GraphQLApi status.url',
+      async () =>
+        (
+          await client.get<KubeObject & { status?: { url?: string } }>(resourceOf(GraphQLApiKind), {
+            namespace: ns,
+            name: 'notes',
+          })
+        )?.status,
+      30_000,
+    );
+    assert.equal(status.url, `http://plinth-gateway.plinth-system.svc/graphql/${ns}/notes`);
+    const backend = new KubeBackend({ client, namespace: ns });
+    await backend.start();
+    try {
+      const route = backend.routes().find((r) => r.function === `${ns}/notes`);
+      assert.deepEqual(route && { prefix: route.prefix, targets: route.targets }, {
+        prefix: `/graphql/${ns}/notes`,
+        targets: [{ revision: `${ns}/gql-notes`, percent: 100 }],
+      });
+    } finally {
+      backend.stop();
+    }
+  });
+
+  it("a user's JWT sees and changes only that user's rows", async () => {
+    const alice = await userToken('alice');
+    const bob = await userToken('bob');
+    assert.deepEqual(
+      (await notesOf(alice)).map((n) => n.body),
+      ['alice private', 'alice public'],
+    );
+    assert.deepEqual(
+      (await notesOf(bob)).map((n) => n.body),
+      ['bob private'],
+    );
+    const created = await gql(
+      'mutation($body: String!) { createNote(input: { note: { body: $body } }) { note { owner body } } }',
+      alice,
+      { body: 'alice new' },
+    );
+    assert.deepEqual(created.data?.createNote, { note: { owner: 'alice', body: 'alice new' } });
+    const forged = await gql(
+      `mutation { createNote(input: { note: { owner: "bob", body: "from alice" } }) { note { owner } } }`,
+      alice,
+    );
+    assert.match(forged.errors?.[0]?.message ?? '', /row-level security/);
+    const bobsRow = (await notesOf(bob))[0]?.rowId;
+    const hijack = await gql(
+      `mutation { updateNoteByRowId(input: { rowId: ${bobsRow}, notePatch: { body: "mine now" } }) { note { body } } }`,
+      alice,
+    );
+    assert.deepEqual(hijack.data, { updateNoteByRowId: { note: null } }, 'a row she cannot see is not updated');
+    const wipe = await gql(`mutation { deleteNoteByRowId(input: { rowId: ${bobsRow} }) { note { body } } }`, alice);
+    assert.match(wipe.errors?.[0]?.message ?? '', /No values were deleted/, 'nor deleted');
+    assert.deepEqual(
+      (await notesOf(bob)).map((n) => n.body),
+      ['bob private'],
+      "bob's row is untouched",
+    );
+  });
+
+  it('no token gets the anonymous role: public rows only, no writes', async () => {
+    assert.deepEqual(
+      (await notesOf()).map((n) => n.body),
+      ['alice public'],
+    );
+    const write = await gql('mutation { createNote(input: { note: { body: "anon" } }) { note { body } } }');
+    assert.match(write.errors?.[0]?.message ?? '', /permission denied/);
+  });
+
+  it('a tampered, expired, wrongly signed or malformed token gets 401; a role it may not assume gets 403', async () => {
+    const alice = await userToken('alice');
+    const [h, , s] = alice.split('.');
+    const payload = Buffer.from(JSON.stringify({ sub: 'bob', role: role('user'), exp: 4102444800 })).toString(
+      'base64url',
+    );
+    const cases: [string, string, number][] = [
+      ['tampered', `${h}.${payload}.${s}`, 401],
+      ['expired', await sign({ sub: 'alice', role: role('user') }, { expiresIn: '-2m' }), 401],
+      ['wrong key', await sign({ sub: 'alice', role: role('user') }, { secret: `not-${SECRET}` }), 401],
+      ['not a JWT', 'hello', 401],
+      ['role not allowed', await sign({ sub: 'alice', role: role('auth') }), 403],
+      ['no role', await sign({ sub: 'alice' }), 403],
+    ];
+    const got: [string, number, boolean][] = [];
+    for (const [name, token, status] of cases) {
+      const r = await gql(NOTES, token);
+      got.push([name, r.status, r.data === undefined]);
+      assert.equal(r.status, status, `${name}: ${JSON.stringify(r.errors)}`);
+    }
+    assert.deepEqual(
+      got,
+      cases.map(([name, , status]) => [name, status, true]),
+    );
+    const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+    assert.match(metrics, /plinth_graphql_auth_failures_total\{reason="expired"\} 1/);
+    assert.match(metrics, /plinth_graphql_auth_failures_total\{reason="bad-signature"\} 2/);
+  });
+
+  it('refuses introspection and queries past the depth limit', async () => {
+    const alice = await userToken('alice');
+    const intro = await gql('{ __schema { types { name } } }', alice);
+    assert.match(intro.errors?.[0]?.message ?? '', /introspection/i);
+    const deep = await gql(
+      '{ query { query { query { query { query { query { allNotes { nodes { body } } } } } } } } }',
+      alice,
+    );
+    assert.match(deep.errors?.[0]?.message ?? '', /Query depth limit of 6 exceeded, found 9/);
+    assert.equal(deep.data, undefined);
+    const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+    assert.match(metrics, /plinth_graphql_rejected_total\{limit="depth"\} 1/);
+  });
+});
+
+describe('GraphQL API with an OIDC issuer', () => {
+  it('verifies tokens against the issuer JWKS and rejects other keys', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const other = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const jwks = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => jwks.once('listening', r));
+    const issuer = 'https://dex.example.test';
+    const oidc = buildApi({
+      ...rendered,
+      jwt: { jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/keys`, issuer, audience: 'notes' },
+    });
+    await oidc.ready();
+    const s = createServer(oidc.listener).listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    const at = `http://127.0.0.1:${(s.address() as AddressInfo).port}/`;
+    const token = (key: Parameters<SignJWT['sign']>[0], claims: Record<string, unknown> = {}) =>
+      new SignJWT({ sub: 'bob', role: role('user'), ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setAudience('notes')
+        .setExpirationTime('5m')
+        .sign(key);
+    try {
+      const ok = await gql(NOTES, await token(privateKey), undefined, at);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(
+        (ok.data?.allNotes as { nodes: { body: string }[] }).nodes.map((n) => n.body),
+        ['bob private'],
+      );
+      assert.equal((await gql(NOTES, await token(other.privateKey), undefined, at)).status, 401);
+      const wrongAudience = await new SignJWT({ sub: 'bob', role: role('user') })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setAudience('billing')
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      assert.equal((await gql(NOTES, wrongAudience, undefined, at)).status, 401);
+    } finally {
+      s.close();
+      jwks.close();
+      await oidc.close();
+    }
+  });
+});
+
+it('the Database must declare the authenticator as a member of the roles, or the API waits and says so', async () => {
+  await client.create(resourceOf(GraphQLApiKind), {
+    apiVersion: GraphQLApiKind.apiVersion,
+    kind: GraphQLApiKind.kind,
+    metadata: { name: 'stranger', namespace: ns },
+    spec: {
+      databaseRef: { name: 'notes' },
+      authenticator: role('auth'),
+      schemas: ['app'],
+      roles: [role('admin')],
+      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
+    },
+  } as KubeObject);
+  const c = await eventually(
+    'a Ready=False condition naming the missing membership',
+    async () => {
+      const a = await client.get<KubeObject & { status?: { conditions?: [] } }>(resourceOf(GraphQLApiKind), {
+        namespace: ns,
+        name: 'stranger',
+      });
+      const ready = getCondition(a?.status?.conditions, 'Ready');
+      return ready?.reason === 'AuthenticatorNotMember' ? ready : undefined;
+    },
+    30_000,
+  );
+  assert.match(c.message ?? '', new RegExp(`must be a member of ${role('admin')}`));
+});
