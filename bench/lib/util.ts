@@ -15,10 +15,23 @@ export interface LoadResult {
 }
 
 /** Runs bench/lib/load.ts in its own process. */
-export async function load(url: string, concurrency: number, seconds: number, warmupSeconds = 1): Promise<LoadResult> {
+export async function load(
+  url: string,
+  concurrency: number,
+  seconds: number,
+  warmupSeconds = 1,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+): Promise<LoadResult> {
   const { stdout } = await run(
     process.execPath,
-    [join(import.meta.dirname, 'load.ts'), url, String(concurrency), String(seconds), String(warmupSeconds)],
+    [
+      join(import.meta.dirname, 'load.ts'),
+      url,
+      String(concurrency),
+      String(seconds),
+      String(warmupSeconds),
+      JSON.stringify(init),
+    ],
     { maxBuffer: 1 << 20 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as LoadResult;

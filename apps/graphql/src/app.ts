@@ -9,16 +9,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { GraphqlConfig } from '@plinth/api';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
 import { postgraphile } from 'postgraphile';
-import { makePgService } from 'postgraphile/adaptors/pg';
 import { isSafeError } from 'postgraphile/grafast';
 import { grafserv } from 'postgraphile/grafserv/node';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type AuthConfig, AuthError, makeVerifier, pgSettingsFor } from './auth.ts';
+import { markReadOnly, pgService } from './pg-client.ts';
 
 export type { GraphqlConfig } from '@plinth/api';
 export { type AuthConfig, AuthError, type JwtConfig, pgSettingsFor } from './auth.ts';
@@ -153,14 +153,18 @@ export function build(config: GraphqlConfig, deps: { logger?: Logger; registry?:
   };
   const preset: GraphileConfig.Preset = {
     extends: [PostGraphileAmberPreset],
-    pgServices: [makePgService({ pool, schemas: config.schemas })],
+    pgServices: [pgService(pool, config.schemas, (e) => log.warn({ err: e }, 'pipelined COMMIT failed'))],
     grafserv: { graphqlPath: '/graphql', graphiql: false, websockets: false, maxRequestLength: 100_000, maskError },
     grafast: {
       explain: false,
-      context: (ctx) => {
+      context: (ctx, args) => {
         const req = ctx.node?.req;
-        const pgSettings = req ? requestContext.get(req) : undefined;
-        return pgSettings ? { pgSettings } : {};
+        const settings = req ? requestContext.get(req) : undefined;
+        if (!settings) return {};
+        const pgSettings = { ...settings }; // one object per operation
+        const op = getOperationAST(args.document, args.operationName);
+        if (op?.operation === 'query') markReadOnly(pgSettings);
+        return { pgSettings };
       },
     },
     plugins: [

@@ -69,15 +69,28 @@ export function makeVerifier(jwt: JwtConfig): Verifier {
       : ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     clockTolerance: jwt.clockToleranceSeconds ?? 30,
   };
+  // Verified tokens, by their exact text, for at most a minute: a client sends the same token
+  // on every request, and the signature cannot change without the text changing. Expiry is
+  // still checked on every use.
+  const verified = new Map<string, { payload: JWTPayload; until: number }>();
+  const CACHE_MS = 60_000;
+  const CACHE_MAX = 10_000;
   return async (authorization) => {
     if (authorization === undefined) return undefined;
     const [scheme, token, ...rest] = authorization.split(' ');
     if (scheme?.toLowerCase() !== 'bearer' || !token || rest.length) {
       throw new AuthError(401, 'malformed', 'the Authorization header must be "Bearer <JWT>"');
     }
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && now < hit.until) return hit.payload;
+    if (hit) verified.delete(token);
     try {
       const { payload } =
         typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY;
+      if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value ?? '');
+      verified.set(token, { payload, until: Math.min(exp, now + CACHE_MS) });
       return payload;
     } catch (e) {
       throw toAuthError(e);
