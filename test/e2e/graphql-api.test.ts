@@ -108,7 +108,7 @@ before(async () => {
       roles: [
         { name: role('user') },
         { name: role('anon') },
-        { name: role('auth'), login: true, memberOf: [role('user'), role('anon')] },
+        { name: role('auth'), login: true, inherit: false, memberOf: [role('user'), role('anon')] },
       ],
       schemaPrivileges: [
         { role: role('user'), schema: 'app', privileges: ['USAGE'] },
@@ -146,6 +146,22 @@ before(async () => {
       limits: { maxDepth: 6 },
     },
   } as KubeObject);
+  await assert.rejects(
+    client.create(resourceOf(GraphQLApiKind), {
+      apiVersion: GraphQLApiKind.apiVersion,
+      kind: GraphQLApiKind.kind,
+      metadata: { name: 'both', namespace: ns },
+      spec: {
+        databaseRef: { name: 'notes' },
+        authenticator: role('auth'),
+        schemas: ['app'],
+        roles: [role('user')],
+        jwt: { secretRef: { name: 'jwt', key: 'secret' }, jwksUri: 'https://dex.example.test/keys' },
+      },
+    } as KubeObject),
+    /set exactly one of jwt.secretRef \(shared secret\) or jwt.jwksUri/,
+    'the API server refuses a GraphQLApi with two key sources',
+  );
   const config = await eventually(
     'the operator renders the GraphQL API config Secret',
     async () => {
@@ -185,6 +201,13 @@ describe('GraphQLApi', () => {
     assert.match(rendered.database.password, /^[A-Za-z0-9_-]{32}$/, "the authenticator's generated password");
     assert.equal(rendered.jwt?.secret, SECRET);
     assert.deepEqual(rendered.roles, [role('user')]);
+    // The authenticator itself can read nothing: it only switches role.
+    const direct = new pg.Client(
+      groundPg(dbName, { user: rendered.database.user, password: rendered.database.password }),
+    );
+    await direct.connect();
+    await assert.rejects(direct.query('SELECT * FROM app.notes'), /permission denied/);
+    await direct.end();
     const d = await client.get<KubeObject & { spec: { template: { spec: Record<string, unknown> } } }>(
       Resources.Deployment,
       { namespace: ns, name: 'gql-notes' },

@@ -27,8 +27,8 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
     await db.query<{ database: string; current_user: string }>('select current_database() as database, current_user')
   ).rows[0];
   const managed = (
-    await db.query<{ rolname: string; login: boolean; owns: boolean }>(
-      `select r.rolname, r.rolcanlogin as login,
+    await db.query<{ rolname: string; login: boolean; inherit: boolean; owns: boolean }>(
+      `select r.rolname, r.rolcanlogin as login, r.rolinherit as inherit,
               exists (select 1 from pg_class c where c.relowner = r.oid) as owns
          from pg_roles r
         where shobj_description(r.oid, 'pg_authid') = $1`,
@@ -39,7 +39,7 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
   const state: CatalogState = {
     database: where?.database ?? '',
     currentUser: where?.current_user ?? '',
-    roles: new Map(managed.map((r) => [r.rolname, { login: r.login, ownsObjects: r.owns }])),
+    roles: new Map(managed.map((r) => [r.rolname, { login: r.login, inherit: r.inherit, ownsObjects: r.owns }])),
     memberships: new Set(),
     databaseGrants: new Set(),
     schemaGrants: new Set(),

@@ -34,19 +34,31 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
   // 1. Roles.
   for (const r of decl.roles) {
     const current = state.roles.get(r.name);
+    const inherit = r.inherit ?? true;
     const login = r.login
       ? `LOGIN${r.password !== undefined ? ` PASSWORD ${pg.escapeLiteral(r.password)}` : ''}`
       : 'NOLOGIN';
     if (!current) {
-      steps.push({ sql: `CREATE ROLE ${id(r.name)} ${login}`, reason: `role ${r.name} is declared` });
+      steps.push({
+        sql: `CREATE ROLE ${id(r.name)} ${login}${inherit ? '' : ' NOINHERIT'}`,
+        reason: `role ${r.name} is declared`,
+      });
       steps.push({
         sql: `COMMENT ON ROLE ${id(r.name)} IS ${pg.escapeLiteral(marker)}`,
         reason: `mark ${r.name} as managed`,
       });
-    } else if (current.login !== !!r.login) {
+      continue;
+    }
+    if (current.login !== !!r.login) {
       steps.push({
         sql: `ALTER ROLE ${id(r.name)} ${r.login ? 'LOGIN' : 'NOLOGIN'}`,
         reason: `role ${r.name} login changed`,
+      });
+    }
+    if (current.inherit !== inherit) {
+      steps.push({
+        sql: `ALTER ROLE ${id(r.name)} ${inherit ? 'INHERIT' : 'NOINHERIT'}`,
+        reason: `role ${r.name} inherit changed`,
       });
     }
   }

@@ -26,6 +26,11 @@ export interface RoleDecl {
   /** A login role; its password is set on creation (and whenever `password` is given). */
   login?: boolean;
   password?: string;
+  /**
+   * Whether it uses its groups' privileges without SET ROLE. Default true; false for an
+   * authenticator that should hold nothing until it switches role.
+   */
+  inherit?: boolean;
   /** Group roles this role is a member of. */
   memberOf?: string[];
 }
@@ -66,7 +71,7 @@ export interface Declaration {
 /** The catalog, as far as the managed roles and declared tables are concerned. */
 export interface CatalogState {
   /** Managed roles that exist, with their attributes. */
-  roles: Map<string, { login: boolean; ownsObjects: boolean }>;
+  roles: Map<string, { login: boolean; inherit: boolean; ownsObjects: boolean }>;
   /** `member>group` for memberships of managed roles. */
   memberships: Set<string>;
   /** The database the catalog was read in, and the role reading it. */

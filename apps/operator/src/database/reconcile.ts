@@ -100,6 +100,7 @@ export function declarationFor(d: DatabaseObject, password: (role: string) => st
       return {
         name: r.name,
         login: r.login,
+        inherit: r.inherit,
         ...(pw !== undefined ? { password: pw } : {}),
         ...(r.memberOf ? { memberOf: r.memberOf } : {}),
       };

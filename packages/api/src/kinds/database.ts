@@ -32,6 +32,10 @@ export const DatabaseSpecSchema = Type.Object({
         default: false,
         description: 'Login roles get a generated password in Secret <Database>-<role>.',
       }),
+      inherit: Type.Boolean({
+        default: true,
+        description: "Use its groups' privileges without SET ROLE; false for a GraphQL API authenticator.",
+      }),
       memberOf: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
     }),
     { maxItems: 256 },
