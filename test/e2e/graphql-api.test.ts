@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { DatabaseKind, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
 import { KubeBackend } from '@plinth/gateway';
 import { build as buildApi, type GraphqlApi } from '@plinth/graphql';
-import { eventually, ground, groundPg, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -78,13 +78,7 @@ before(async () => {
 
   await client.create(Resources.Secret, {
     metadata: { name: 'pg-admin', namespace: ns },
-    stringData: {
-      host: ground('PGHOST'),
-      port: ground('PGPORT'),
-      username: ground('PGUSER'),
-      password: ground('PGPASSWORD'),
-      'ca.crt': (await import('node:fs')).readFileSync(ground('PGSSLROOTCERT'), 'utf8'),
-    },
+    stringData: groundPgSecretData(),
   } as KubeObject);
   await client.create(Resources.Secret, {
     metadata: { name: 'jwt', namespace: ns },

@@ -132,3 +132,17 @@ export function groundPg(database: string, login?: { user: string; password: str
     ssl: { ca: readFileSync(ground('PGSSLROOTCERT'), 'utf8'), servername: 'localhost' },
   };
 }
+
+/**
+ * The stringData of a Database connection Secret for the ground's PostgreSQL (superuser,
+ * verified TLS): what a platform admin would put in the cluster.
+ */
+export function groundPgSecretData(): Record<string, string> {
+  return {
+    host: ground('PGHOST'),
+    port: ground('PGPORT'),
+    username: ground('PGUSER'),
+    password: ground('PGPASSWORD'),
+    'ca.crt': readFileSync(ground('PGSSLROOTCERT'), 'utf8'),
+  };
+}

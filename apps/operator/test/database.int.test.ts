@@ -4,12 +4,11 @@
 // database itself is kept).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
-import { eventually, ground, groundPg, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 import pg from 'pg';
@@ -21,7 +20,6 @@ const role = (n: string) => `d${run}_${n}`;
 let client: KubeClient;
 let ns: string;
 let operator: Operator;
-const ca = () => readFileSync(ground('PGSSLROOTCERT'), 'utf8');
 /** The ground's superuser, connected to `database`. */
 const superuser = (database: string) => new pg.Client(groundPg(database));
 
@@ -45,13 +43,7 @@ before(async () => {
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   await client.create(Resources.Secret, {
     metadata: { name: 'pg-admin', namespace: ns },
-    stringData: {
-      host: ground('PGHOST'),
-      port: ground('PGPORT'),
-      username: ground('PGUSER'),
-      password: ground('PGPASSWORD'),
-      'ca.crt': ca(),
-    },
+    stringData: groundPgSecretData(),
   } as KubeObject);
   operator = build({
     client,

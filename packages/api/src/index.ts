@@ -4,6 +4,7 @@ export {
   ConditionSchema,
   ConditionsSchema,
   defineKind,
+  HttpRouteSchema,
   type Kind,
   type KindDefinition,
   type KindObject,

@@ -40,6 +40,29 @@ export const ConditionsSchema = Type.Array(ConditionSchema, {
   'x-kubernetes-list-map-keys': ['type'],
 });
 
+/** Where the gateway serves something: a path prefix, and optionally a host name too. */
+export function HttpRouteSchema(defaultPath: string) {
+  return Type.Object(
+    {
+      path: Type.Optional(
+        Type.String({
+          pattern: '^/[-a-zA-Z0-9_./]*$',
+          maxLength: 253,
+          description: `Path prefix; default ${defaultPath}.`,
+        }),
+      ),
+      host: Type.Optional(
+        Type.String({
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          maxLength: 253,
+          description: 'Also route requests for this host name.',
+        }),
+      ),
+    },
+    { default: {} },
+  );
+}
+
 export interface PrinterColumn {
   readonly name: string;
   readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';

@@ -21,14 +21,10 @@ import {
 import { applyDeclaration, type Declaration, DestructivePlanError, type PlanStep, planFor } from '@plinth/pg-access';
 import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
-import { statusWriter, withConditions } from '../status.ts';
+import { type SecretObject, statusWriter, withConditions } from '../status.ts';
 
 export const DatabaseType = resourceOf(DatabaseKind);
 const FINALIZER = 'plinth.dev/database-access';
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 /** SQL for status: passwords never leave the database. */
 export const redact = (sql: string) => sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'");

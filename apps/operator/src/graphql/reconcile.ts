@@ -19,9 +19,7 @@ import {
   type KubeObject,
   ownerReference,
   type ReconcileContext,
-  type ReconcileFailure,
   Resources,
-  RetryAfterError,
   resourceOf,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
@@ -32,16 +30,20 @@ import {
   credentialsSecretName,
   databaseName,
 } from '../database/reconcile.ts';
-import { restrictedContainer, restrictedPod, statusWriter, withConditions } from '../status.ts';
+import {
+  degradedOnError,
+  restrictedContainer,
+  restrictedPod,
+  secretReader,
+  statusWriter,
+  waiter,
+  withConditions,
+} from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
 const CONFIG_DIR = '/etc/plinth';
 export const LABEL = 'plinth.dev/graphql-api';
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 /** The API's config file (pure). */
 export function graphqlConfig(
@@ -166,28 +168,14 @@ export function graphqlReconciler(deps: { client: KubeClient; config: OperatorCo
   );
 
   /** Waits for something the API names; the reason goes to status and the reconcile retries. */
-  async function waiting(api: GraphQLApiObject, reason: string, message: string): Promise<never> {
-    await writeStatus(api, {
-      ...api.status,
-      observedGeneration: api.metadata.generation,
-      lastError: message,
-      conditions: withConditions(api, [{ type: 'Ready', status: 'False', reason, message }]),
-    });
-    throw new RetryAfterError(10_000, message);
-  }
+  const waiting = waiter(writeStatus, 10_000);
 
   async function reconcile(ctx: ReconcileContext<GraphQLApiObject>): Promise<void> {
     const api = ctx.object;
     if (!api || api.metadata.deletionTimestamp) return; // owned objects go with it
     const ns = api.metadata.namespace ?? 'default';
     const spec = GraphQLApiKind.withDefaults(api.spec);
-    const secretValue = async (name: string, key: string, reason: string): Promise<string> => {
-      const s = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name });
-      const v = s?.data?.[key];
-      if (v === undefined)
-        return waiting(api, reason, `Secret ${ns}/${name} ${s ? `has no key "${key}"` : 'does not exist'}`);
-      return Buffer.from(v, 'base64').toString('utf8');
-    };
+    const secretValue = secretReader(client, ns, (reason, message) => waiting(api, reason, message));
 
     const db = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
       namespace: ns,
@@ -225,14 +213,11 @@ export function graphqlReconciler(deps: { client: KubeClient; config: OperatorCo
     const cfg = graphqlConfig(api, {
       server,
       database: databaseName(db),
-      authenticatorPassword: await secretValue(
-        credentialsSecretName(db, spec.authenticator),
-        'password',
-        'CredentialsNotFound',
-      ),
-      ...(spec.jwt.secretRef
-        ? { jwtSecret: await secretValue(spec.jwt.secretRef.name, spec.jwt.secretRef.key, 'JwtSecretNotFound') }
-        : {}),
+      authenticatorPassword: await secretValue({
+        name: credentialsSecretName(db, spec.authenticator),
+        key: 'password',
+      }),
+      ...(spec.jwt.secretRef ? { jwtSecret: await secretValue(spec.jwt.secretRef) } : {}),
     });
     for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage)) {
       const type = TYPES[obj.kind ?? ''];
@@ -264,15 +249,7 @@ export function graphqlReconciler(deps: { client: KubeClient; config: OperatorCo
     });
   }
 
-  async function onError(failure: ReconcileFailure, api: GraphQLApiObject | undefined): Promise<void> {
-    if (!api || api.metadata.deletionTimestamp) return;
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    await writeStatus(api, {
-      ...api.status,
-      lastError: message,
-      conditions: withConditions(api, [{ type: 'Degraded', status: 'True', reason: 'ReconcileError', message }]),
-    });
-  }
+  const onError = degradedOnError(writeStatus);
 
   return { reconcile, onError };
 }

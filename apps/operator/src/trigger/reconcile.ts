@@ -11,21 +11,23 @@ import {
   type KubeObject,
   ownerReference,
   type ReconcileContext,
-  type ReconcileFailure,
   Resources,
-  RetryAfterError,
   resourceOf,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
-import { restrictedContainer, restrictedPod, statusWriter, withConditions } from '../status.ts';
+import {
+  degradedOnError,
+  restrictedContainer,
+  restrictedPod,
+  secretReader,
+  statusWriter,
+  waiter,
+  withConditions,
+} from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
 const CONFIG_DIR = '/etc/plinth';
-
-interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 export interface TriggerDeps {
   client: KubeClient;
@@ -45,15 +47,7 @@ export function triggerReconciler(deps: TriggerDeps) {
   const conditions = (t: KafkaTriggerObject, list: ConditionInput[]) => withConditions(t, list);
 
   /** Waits for something the trigger names; the reason goes to status and the reconcile retries. */
-  async function waiting(t: KafkaTriggerObject, reason: string, message: string): Promise<never> {
-    await writeStatus(t, {
-      ...t.status,
-      observedGeneration: t.metadata.generation,
-      lastError: message,
-      conditions: conditions(t, [{ type: 'Ready', status: 'False', reason, message }]),
-    });
-    throw new RetryAfterError(15_000, message);
-  }
+  const waiting = waiter(writeStatus, 15_000);
 
   async function reconcile(ctx: ReconcileContext<KafkaTriggerObject>): Promise<void> {
     const t = ctx.object;
@@ -71,20 +65,9 @@ export function triggerReconciler(deps: TriggerDeps) {
     const prefix = fnSpec.http.path ?? defaultPrefix(ns, spec.functionRef.name);
     const target = `${config.gatewayURL}${prefix}`;
 
-    const secretCache = new Map<string, SecretObject | undefined>();
-    const read = async (ref: { name: string; key: string } | undefined): Promise<string | undefined> => {
-      if (!ref) return undefined;
-      if (!secretCache.has(ref.name))
-        secretCache.set(ref.name, await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref.name }));
-      const secret = secretCache.get(ref.name);
-      if (!secret) return waiting(t, 'SecretNotFound', `Secret ${ns}/${ref.name} does not exist`);
-      const value = secret.data?.[ref.key];
-      if (value === undefined)
-        return waiting(t, 'SecretKeyNotFound', `Secret ${ns}/${ref.name} has no key "${ref.key}"`);
-      return Buffer.from(value, 'base64').toString('utf8');
-    };
+    const read = secretReader(client, ns, (reason, message) => waiting(t, reason, message));
     const secrets: Record<string, string | undefined> = {};
-    for (const [role, ref] of Object.entries(secretRefs(t))) secrets[role] = await read(ref);
+    for (const [role, ref] of Object.entries(secretRefs(t))) secrets[role] = ref ? await read(ref) : undefined;
     const json = JSON.stringify(connectorConfig(t, target, secrets), null, 2);
     const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
     const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
@@ -174,17 +157,7 @@ export function triggerReconciler(deps: TriggerDeps) {
     });
   }
 
-  async function onError(failure: ReconcileFailure, t: KafkaTriggerObject | undefined): Promise<void> {
-    if (!t || t.metadata.deletionTimestamp) return;
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    await writeStatus(t, {
-      ...t.status,
-      lastError: message,
-      conditions: conditions(t, [
-        { type: 'Degraded', status: 'True', reason: failure.terminal ? 'InvalidSpec' : 'ReconcileError', message },
-      ]),
-    });
-  }
+  const onError = degradedOnError(writeStatus);
 
   return { reconcile, onError };
 }

@@ -3,7 +3,7 @@
 // traffic split can change without one.
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
+import { ConditionsSchema, defineKind, HttpRouteSchema, type ObjectOf, StringEnum } from '../schema.ts';
 
 export const Runtimes = ['node', 'python', 'go', 'java'] as const;
 export type Runtime = (typeof Runtimes)[number];
@@ -127,25 +127,7 @@ export const FunctionSpecSchema = Type.Object({
     },
     { default: {} },
   ),
-  http: Type.Object(
-    {
-      path: Type.Optional(
-        Type.String({
-          pattern: '^/[-a-zA-Z0-9_./]*$',
-          maxLength: 253,
-          description: 'Path prefix; default /fn/<namespace>/<name>.',
-        }),
-      ),
-      host: Type.Optional(
-        Type.String({
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-          maxLength: 253,
-          description: 'Also route requests for this host name.',
-        }),
-      ),
-    },
-    { default: {} },
-  ),
+  http: HttpRouteSchema('/fn/<namespace>/<name>'),
   traffic: Type.Optional(
     Type.Array(TrafficTarget, {
       minItems: 1,

@@ -3,7 +3,7 @@
 // the roles tokens may assume), turns a verified JWT's role claim into SET LOCAL ROLE and its
 // claims into jwt.claims.* settings for RLS, and is routed through the gateway.
 import { type Static, Type } from '@sinclair/typebox';
-import { ConditionsSchema, defineKind, type ObjectOf } from '../schema.ts';
+import { ConditionsSchema, defineKind, HttpRouteSchema, type ObjectOf } from '../schema.ts';
 
 const Ident = (description?: string) =>
   Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', ...(description ? { description } : {}) });
@@ -43,25 +43,7 @@ export const GraphQLApiSpecSchema = Type.Object({
   ),
   introspection: Type.Boolean({ default: false, description: 'Allow __schema and __type queries.' }),
   replicas: Type.Integer({ minimum: 0, maximum: 100, default: 2 }),
-  http: Type.Object(
-    {
-      path: Type.Optional(
-        Type.String({
-          pattern: '^/[-a-zA-Z0-9_./]*$',
-          maxLength: 253,
-          description: 'Gateway path prefix; default /graphql/<namespace>/<name>.',
-        }),
-      ),
-      host: Type.Optional(
-        Type.String({
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-          maxLength: 253,
-          description: 'Also route requests for this host name.',
-        }),
-      ),
-    },
-    { default: {} },
-  ),
+  http: HttpRouteSchema('/graphql/<namespace>/<name>'),
 });
 export type GraphQLApiSpec = Static<typeof GraphQLApiSpecSchema>;
 
