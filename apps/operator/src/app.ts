@@ -8,6 +8,8 @@ import {
   type GraphQLApiObject,
   KafkaTriggerKind,
   type KafkaTriggerObject,
+  TenantKind,
+  type TenantObject,
 } from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
 import {
@@ -25,10 +27,11 @@ import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
 import { GraphQLApiType, graphqlReconciler } from './graphql/reconcile.ts';
+import { TenantType, tenantReconciler } from './tenant/reconcile.ts';
 import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
 
 /** The kinds this operator reconciles; their CRDs must be installed before it starts. */
-export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind] as const;
+export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind] as const;
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -98,7 +101,13 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const controllers = [functionController, triggerController, databaseController, graphqlController];
+  const tenants = tenantReconciler({ client: deps.client, config: deps.config });
+  const tenantController = controller<TenantObject>('tenant', TenantType, tenants, {
+    owns: [Resources.ResourceQuota, Resources.LimitRange, Resources.NetworkPolicy, Resources.RoleBinding],
+    concurrency: 1,
+    namespace: undefined, // a Tenant's objects are in its namespaces, whatever deps.namespace says
+  });
+  const controllers = [functionController, triggerController, databaseController, graphqlController, tenantController];
   return {
     autoscaler,
     start: async () => {

@@ -16,6 +16,10 @@ export interface OperatorConfig {
   gatewayURL: string;
   /** Gateways whose `/_/stats` the autoscaler sums (PLINTH_GATEWAY_STATS_URLS, comma-separated). */
   gatewayStatsURLs: string[];
+  /** Prefix the API server gives directory groups (its OIDC groups prefix). */
+  groupsPrefix: string;
+  /** Namespace of the platform's own parts (gateway, metrics): allowed into tenant namespaces. */
+  platformNamespace: string;
   fieldManager: string;
 }
 
@@ -46,6 +50,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
       .split(',')
       .map((u) => u.trim())
       .filter(Boolean),
+    groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
+    platformNamespace: env.PLINTH_NAMESPACE ?? 'plinth-system',
     fieldManager: 'plinth-operator',
   };
 }

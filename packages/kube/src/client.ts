@@ -2,7 +2,7 @@
 // typed helpers for get/list/apply/patch/delete on any ResourceType, API errors as KubeApiError.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type { ObjectMeta, OwnerReference } from '@plinth/api';
-import { type Dispatcher, fetch } from 'undici';
+import { type Dispatcher, fetch, Headers } from 'undici';
 import { isNotFound, KubeApiError } from './errors.ts';
 import { apiVersionOf, pathFor, type ResourceType } from './resources.ts';
 
@@ -41,6 +41,7 @@ export class KubeClient {
   #dispatcher: Dispatcher | undefined;
   #headers: Record<string, string> = {};
   #authAt = 0;
+  #impersonate: [string, string][] = [];
 
   constructor(config: KubeConfig) {
     const cluster = config.getCurrentCluster();
@@ -55,6 +56,16 @@ export class KubeClient {
     if (file) kc.loadFromFile(file);
     else kc.loadFromDefault();
     return new KubeClient(kc);
+  }
+
+  /**
+   * A client that acts as `user` in `groups` (Impersonate-User / Impersonate-Group); the
+   * credentials in use need the impersonate verb. For checking what someone else may do.
+   */
+  impersonate(user: string, groups: string[] = []): KubeClient {
+    const c = new KubeClient(this.config);
+    c.#impersonate = [['impersonate-user', user], ...groups.map((g): [string, string] => ['impersonate-group', g])];
+    return c;
   }
 
   async #auth(): Promise<void> {
@@ -72,10 +83,11 @@ export class KubeClient {
     await this.#auth();
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { ...this.#headers, accept: 'application/json' };
+    const headers = new Headers({ ...this.#headers, accept: 'application/json' });
+    for (const [k, v] of this.#impersonate) headers.append(k, v);
     let body: string | undefined;
     if (opts.body !== undefined) {
-      headers['content-type'] = opts.contentType ?? 'application/json';
+      headers.set('content-type', opts.contentType ?? 'application/json');
       body = JSON.stringify(opts.body);
     }
     const res = await fetch(url, {

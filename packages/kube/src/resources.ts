@@ -68,6 +68,20 @@ export const Resources = {
     plural: 'clusterroles',
     namespaced: false,
   },
+  ClusterRoleBinding: {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'ClusterRoleBinding',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
+  SubjectAccessReview: {
+    group: 'authorization.k8s.io',
+    version: 'v1',
+    kind: 'SubjectAccessReview',
+    plural: 'subjectaccessreviews',
+    namespaced: false,
+  },
   NetworkPolicy: {
     group: 'networking.k8s.io',
     version: 'v1',

@@ -15,9 +15,10 @@ export {
 import { GraphQLApiKind } from './graphql-api.ts';
 import { KafkaTriggerKind } from './kafka-trigger.ts';
 import { Sample } from './sample.ts';
+import { TenantKind } from './tenant.ts';
 
 /** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, Sample] as const;
+export const kinds = [DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, Sample, TenantKind] as const;
 export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchema } from './database.ts';
 export {
   DefaultHandlers,
@@ -42,4 +43,5 @@ export {
   KafkaTriggerSpecSchema,
   SaslMechanisms,
 } from './kafka-trigger.ts';
+export { TenantKind, type TenantObject, type TenantSpec, TenantSpecSchema } from './tenant.ts';
 export { Sample };

@@ -1,0 +1,137 @@
+// The Tenant reconcile: each declared namespace is created (and marked as the tenant's own) or
+// adopted (when it exists and belongs to no tenant), labelled with the Pod Security level,
+// and given the tenant's quota, LimitRange, NetworkPolicies and RoleBindings by server-side
+// apply; objects the spec no longer asks for are removed. A namespace that leaves the tenant
+// is deleted if the tenant created it and released otherwise (its Plinth objects and labels
+// removed). A finalizer does the same for every namespace when the Tenant is deleted.
+import { TenantKind, type TenantObject } from '@plinth/api';
+import {
+  hasFinalizer,
+  type KubeClient,
+  type KubeObject,
+  ownerReference,
+  type ReconcileContext,
+  Resources,
+  type ResourceType,
+  resourceOf,
+  setFinalizer,
+} from '@plinth/kube';
+import {
+  CREATED_ANNOTATION,
+  namespaceLabels,
+  renderTenantNamespace,
+  TENANT_LABEL,
+  TENANT_OBJECT_NAMES,
+} from '@plinth/tenancy';
+import type { OperatorConfig } from '../config.ts';
+import { degradedOnError, statusWriter, withConditions } from '../status.ts';
+
+export const TenantType = resourceOf(TenantKind);
+const FINALIZER = 'plinth.dev/tenant';
+const TYPES: Record<keyof typeof TENANT_OBJECT_NAMES, ResourceType> = {
+  ResourceQuota: Resources.ResourceQuota,
+  LimitRange: Resources.LimitRange,
+  NetworkPolicy: Resources.NetworkPolicy,
+  RoleBinding: Resources.RoleBinding,
+};
+
+type Status = NonNullable<TenantObject['status']>;
+type NamespaceStatus = NonNullable<Status['namespaces']>[number];
+
+export function tenantReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
+  const { client, config } = deps;
+  const writeStatus = statusWriter<Status>(client, TenantType, TenantKind.apiVersion, config.fieldManager);
+  const renderOptions = { groupsPrefix: config.groupsPrefix, platformNamespace: config.platformNamespace };
+
+  /** Removes the tenant's objects from a namespace, keeping `keep` (kind/name). */
+  async function prune(namespace: string, keep: Set<string>): Promise<void> {
+    for (const [kind, names] of Object.entries(TENANT_OBJECT_NAMES) as [keyof typeof TYPES, readonly string[]][]) {
+      for (const name of names) if (!keep.has(`${kind}/${name}`)) await client.delete(TYPES[kind], { namespace, name });
+    }
+  }
+
+  /** A namespace leaves the tenant: deleted if the tenant made it, else released. */
+  async function release(tenant: string, ns: KubeObject): Promise<void> {
+    const name = ns.metadata?.name ?? '';
+    if (ns.metadata?.annotations?.[CREATED_ANNOTATION] === tenant) {
+      await client.delete(Resources.Namespace, { name });
+      return;
+    }
+    await prune(name, new Set());
+    const labels = Object.fromEntries(
+      Object.keys(ns.metadata?.labels ?? {})
+        .filter((k) => k === TENANT_LABEL || k.startsWith('pod-security.kubernetes.io/'))
+        .map((k) => [k, null]),
+    );
+    await client.mergePatch(Resources.Namespace, { name }, { metadata: { labels } });
+  }
+
+  async function reconcile(ctx: ReconcileContext<TenantObject>): Promise<void> {
+    const t = ctx.object;
+    if (!t) return;
+    const tenant = t.metadata.name ?? '';
+    const mine = async () =>
+      (await client.list<KubeObject>(Resources.Namespace, { labelSelector: `${TENANT_LABEL}=${tenant}` })).items;
+    if (t.metadata.deletionTimestamp) {
+      if (!hasFinalizer(t as KubeObject, FINALIZER)) return;
+      for (const ns of await mine()) await release(tenant, ns);
+      await setFinalizer(client, TenantType, t as KubeObject, FINALIZER, false);
+      return;
+    }
+    if (!hasFinalizer(t as KubeObject, FINALIZER)) {
+      await setFinalizer(client, TenantType, t as KubeObject, FINALIZER, true);
+      return; // the update brings us back
+    }
+
+    const spec = TenantKind.withDefaults(t.spec);
+    const owner = [ownerReference(t as KubeObject)];
+    const labels = namespaceLabels(t);
+    const statuses: NamespaceStatus[] = [];
+    for (const name of spec.namespaces) {
+      const ns = await client.get<KubeObject & { status?: { phase?: string } }>(Resources.Namespace, { name });
+      const holder = ns?.metadata?.labels?.[TENANT_LABEL];
+      if (ns && holder && holder !== tenant) {
+        statuses.push({ name, phase: 'Conflict', created: false });
+        continue;
+      }
+      let created = ns?.metadata?.annotations?.[CREATED_ANNOTATION] === tenant;
+      if (!ns) {
+        await client.create(Resources.Namespace, {
+          metadata: { name, labels, annotations: { [CREATED_ANNOTATION]: tenant } },
+        });
+        created = true;
+        ctx.log.info({ namespace: name }, 'created namespace');
+      } else if (Object.entries(labels).some(([k, v]) => ns.metadata?.labels?.[k] !== v)) {
+        await client.mergePatch(Resources.Namespace, { name }, { metadata: { labels } });
+      }
+      const objects = renderTenantNamespace(t, name, renderOptions);
+      for (const obj of objects) {
+        obj.metadata = { ...obj.metadata, ownerReferences: owner };
+        await client.apply(TYPES[obj.kind as keyof typeof TYPES], obj, { fieldManager: config.fieldManager });
+      }
+      await prune(name, new Set(objects.map((o) => `${o.kind}/${o.metadata?.name}`)));
+      statuses.push({ name, phase: ns?.status?.phase ?? 'Active', created });
+    }
+    for (const ns of await mine()) {
+      if (!spec.namespaces.includes(ns.metadata?.name ?? '')) await release(tenant, ns);
+    }
+
+    const conflicts = statuses.filter((s) => s.phase === 'Conflict').map((s) => s.name);
+    const message = conflicts.length
+      ? `namespace(s) ${conflicts.join(', ')} belong to another tenant`
+      : `${statuses.length} namespace(s) with quota, network policies and role bindings`;
+    await writeStatus(t, {
+      observedGeneration: t.metadata.generation,
+      namespaces: statuses,
+      ...(conflicts.length ? { lastError: message } : {}),
+      conditions: withConditions(t, [
+        conflicts.length
+          ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message }
+          : { type: 'Ready', status: 'True', reason: 'Converged', message },
+        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+      ]),
+    });
+  }
+
+  return { reconcile, onError: degradedOnError(writeStatus) };
+}

@@ -1,0 +1,130 @@
+// Tenant: a team's slice of the cluster. One or more namespaces with quotas and LimitRange
+// defaults, a default-deny network with the allowances the platform needs, a Pod Security
+// level, and who may do what there, as directory groups bound to the platform roles.
+import { type Static, Type } from '@sinclair/typebox';
+import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
+
+const DNS1123 = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const Quantity = (description: string) =>
+  Type.String({
+    pattern: '^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$',
+    maxLength: 32,
+    description,
+  });
+const Count = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000, description });
+const Groups = (description: string) =>
+  Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64, default: [], description });
+
+export const TenantSpecSchema = Type.Object({
+  namespaces: Type.Array(Type.String({ pattern: DNS1123, maxLength: 63 }), {
+    minItems: 1,
+    maxItems: 32,
+    description: 'Namespaces of this tenant; created if missing, adopted if they exist and belong to no tenant.',
+  }),
+  quota: Type.Optional(
+    Type.Object(
+      {
+        cpu: Type.Optional(Quantity('CPU requests and limits, summed over the namespace.')),
+        memory: Type.Optional(Quantity('Memory requests and limits, summed over the namespace.')),
+        storage: Type.Optional(Quantity('Persistent volume claims, total requested.')),
+        gpus: Type.Optional(Quantity('nvidia.com/gpu requests.')),
+        pods: Type.Optional(Count('Pods.')),
+        services: Type.Optional(Count('Services.')),
+        secrets: Type.Optional(Count('Secrets.')),
+        configMaps: Type.Optional(Count('ConfigMaps.')),
+        persistentVolumeClaims: Type.Optional(Count('PersistentVolumeClaims.')),
+      },
+      { description: 'A ResourceQuota in each namespace.' },
+    ),
+  ),
+  limits: Type.Optional(
+    Type.Object(
+      {
+        defaultCpu: Type.Optional(Quantity('CPU limit of a container that sets none.')),
+        defaultMemory: Type.Optional(Quantity('Memory limit of a container that sets none.')),
+        defaultRequestCpu: Type.Optional(Quantity('CPU request of a container that sets none.')),
+        defaultRequestMemory: Type.Optional(Quantity('Memory request of a container that sets none.')),
+        maxCpu: Type.Optional(Quantity('Largest CPU limit one container may set.')),
+        maxMemory: Type.Optional(Quantity('Largest memory limit one container may set.')),
+      },
+      { description: 'A LimitRange for containers in each namespace.' },
+    ),
+  ),
+  network: Type.Object(
+    {
+      peers: Type.Array(Type.String({ pattern: DNS1123, maxLength: 253 }), {
+        maxItems: 64,
+        default: [],
+        description: 'Tenants whose pods may connect to this one.',
+      }),
+      egressCIDRs: Type.Array(Type.String({ pattern: '^[0-9a-fA-F.:]+/[0-9]{1,3}$', maxLength: 64 }), {
+        maxItems: 64,
+        default: [],
+        description: 'Outside networks pods may reach; DNS and the platform are always allowed.',
+      }),
+    },
+    {
+      default: {},
+      description:
+        'Default deny in and out; allowed: within the tenant, DNS, the platform namespace (gateway, metrics), declared peers.',
+    },
+  ),
+  podSecurity: StringEnum(['restricted', 'baseline', 'privileged'] as const, {
+    default: 'restricted',
+    description: 'Pod Security admission level enforced in every namespace.',
+  }),
+  access: Type.Object(
+    {
+      admins: Groups(
+        'Directory groups that administer the tenant (everything in its namespaces but quotas and network).',
+      ),
+      developers: Groups('Directory groups that deploy: workloads, functions, databases, secrets.'),
+      viewers: Groups('Directory groups that read (not Secrets).'),
+    },
+    { default: {} },
+  ),
+});
+export type TenantSpec = Static<typeof TenantSpecSchema>;
+
+export const TenantKind = defineKind({
+  group: 'plinth.dev',
+  version: 'v1alpha1',
+  kind: 'Tenant',
+  plural: 'tenants',
+  shortNames: ['tn'],
+  categories: ['plinth'],
+  scope: 'Cluster',
+  description: 'A team: namespaces, quotas, default-deny network, Pod Security, and directory groups bound to roles.',
+  spec: TenantSpecSchema,
+  status: Type.Object({
+    observedGeneration: Type.Optional(Type.Integer()),
+    namespaces: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          phase: Type.String({ description: 'Active, Terminating, or Conflict.' }),
+          created: Type.Boolean({ description: 'Created by this tenant (deleted with it), or adopted (released).' }),
+        }),
+      ),
+    ),
+    lastError: Type.Optional(Type.String()),
+    conditions: Type.Optional(ConditionsSchema),
+  }),
+  printerColumns: [
+    { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+  ],
+  rules: [
+    {
+      cel: 'self.namespaces.all(n, !(n in ["default", "kube-system", "kube-public", "kube-node-lease"]) && !n.startsWith("plinth-"))',
+      check: (s) =>
+        s.namespaces.every(
+          (n) => !['default', 'kube-system', 'kube-public', 'kube-node-lease'].includes(n) && !n.startsWith('plinth-'),
+        ),
+      field: 'namespaces',
+      message: 'a tenant cannot take default, kube-* or plinth-* namespaces',
+    },
+  ],
+});
+export type TenantObject = ObjectOf<typeof TenantKind>;

@@ -1,0 +1,179 @@
+// What a Tenant becomes in each of its namespaces (pure): Pod Security labels on the
+// namespace, a ResourceQuota, a LimitRange, default-deny NetworkPolicies with the platform's
+// allowances, and RoleBindings of its directory groups to the platform roles.
+import { TenantKind, type TenantObject } from '@plinth/api';
+import type { KubeObject } from '@plinth/kube';
+import { ROLE_NAMES } from './roles.ts';
+
+export const TENANT_LABEL = 'plinth.dev/tenant';
+/** On a namespace the tenant created (and so deletes when it leaves the tenant). */
+export const CREATED_ANNOTATION = 'plinth.dev/created-by-tenant';
+
+export interface TenantRenderOptions {
+  /** Prefix the API server puts on directory groups (the OIDC groups prefix), e.g. "oidc:". */
+  groupsPrefix: string;
+  /** Where the gateway and metrics run; their pods may reach tenant pods. */
+  platformNamespace: string;
+}
+
+/** Labels a tenant puts on each of its namespaces. */
+export function namespaceLabels(t: TenantObject): Record<string, string> {
+  const level = TenantKind.withDefaults(t.spec).podSecurity;
+  return {
+    [TENANT_LABEL]: t.metadata.name ?? '',
+    'pod-security.kubernetes.io/enforce': level,
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/warn': level,
+    'pod-security.kubernetes.io/audit': level,
+  };
+}
+
+/** The objects a tenant owns in one namespace, in apply order. */
+export function renderTenantNamespace(t: TenantObject, namespace: string, opts: TenantRenderOptions): KubeObject[] {
+  const spec = TenantKind.withDefaults(t.spec);
+  const tenant = t.metadata.name ?? '';
+  const metadata = (name: string) => ({
+    name,
+    namespace,
+    labels: { [TENANT_LABEL]: tenant, 'app.kubernetes.io/managed-by': 'plinth' },
+  });
+  const objects: Record<string, unknown>[] = [];
+
+  const q = spec.quota;
+  if (q) {
+    const hard: Record<string, string> = {};
+    const both = (k: 'cpu' | 'memory', v?: string) => {
+      if (v) hard[`requests.${k}`] = hard[`limits.${k}`] = v;
+    };
+    both('cpu', q.cpu);
+    both('memory', q.memory);
+    if (q.storage) hard['requests.storage'] = q.storage;
+    if (q.gpus) hard['requests.nvidia.com/gpu'] = q.gpus;
+    const counts = {
+      pods: q.pods,
+      services: q.services,
+      secrets: q.secrets,
+      configmaps: q.configMaps,
+      persistentvolumeclaims: q.persistentVolumeClaims,
+    };
+    for (const [k, v] of Object.entries(counts)) if (v !== undefined) hard[k] = String(v);
+    objects.push({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: metadata('plinth-tenant'), spec: { hard } });
+  }
+
+  const l = spec.limits;
+  if (l) {
+    const pick = (cpu?: string, memory?: string) => {
+      const r: Record<string, string> = {};
+      if (cpu) r.cpu = cpu;
+      if (memory) r.memory = memory;
+      return Object.keys(r).length ? r : undefined;
+    };
+    const limit = {
+      type: 'Container',
+      default: pick(l.defaultCpu, l.defaultMemory),
+      defaultRequest: pick(l.defaultRequestCpu, l.defaultRequestMemory),
+      max: pick(l.maxCpu, l.maxMemory),
+    };
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: metadata('plinth-tenant'),
+      spec: { limits: [Object.fromEntries(Object.entries(limit).filter(([, v]) => v !== undefined))] },
+    });
+  }
+
+  const policy = (name: string, body: Record<string, unknown>) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: metadata(name),
+    spec: { podSelector: {}, ...body },
+  });
+  const fromTenant = (name: string) => ({ namespaceSelector: { matchLabels: { [TENANT_LABEL]: name } } });
+  objects.push(policy('plinth-default-deny', { policyTypes: ['Ingress', 'Egress'] }));
+  objects.push(
+    policy('plinth-allow-tenant', {
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [fromTenant(tenant)] }],
+      egress: [{ to: [fromTenant(tenant)] }],
+    }),
+  );
+  objects.push(
+    policy('plinth-allow-dns', {
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+  );
+  objects.push(
+    policy('plinth-allow-platform', {
+      policyTypes: ['Ingress'],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.platformNamespace } } }] },
+      ],
+    }),
+  );
+  if (spec.network.peers.length) {
+    objects.push(
+      policy('plinth-allow-peers', {
+        policyTypes: ['Ingress'],
+        ingress: [{ from: spec.network.peers.map(fromTenant) }],
+      }),
+    );
+  }
+  if (spec.network.egressCIDRs.length) {
+    objects.push(
+      policy('plinth-allow-egress', {
+        policyTypes: ['Egress'],
+        egress: [{ to: spec.network.egressCIDRs.map((cidr) => ({ ipBlock: { cidr } })) }],
+      }),
+    );
+  }
+
+  const bindings = [
+    ['plinth-tenant-admins', ROLE_NAMES.tenantAdmin, spec.access.admins],
+    ['plinth-developers', ROLE_NAMES.developer, spec.access.developers],
+    ['plinth-viewers', ROLE_NAMES.viewer, spec.access.viewers],
+  ] as const;
+  for (const [name, role, groups] of bindings) {
+    if (!groups.length) continue;
+    objects.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: metadata(name),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: groups.map((g) => ({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Group',
+        name: `${opts.groupsPrefix}${g}`,
+      })),
+    });
+  }
+  return objects as KubeObject[];
+}
+
+/** Names of everything renderTenantNamespace can make, by kind, so stale ones can be removed. */
+export const TENANT_OBJECT_NAMES = {
+  ResourceQuota: ['plinth-tenant'],
+  LimitRange: ['plinth-tenant'],
+  NetworkPolicy: [
+    'plinth-default-deny',
+    'plinth-allow-tenant',
+    'plinth-allow-dns',
+    'plinth-allow-platform',
+    'plinth-allow-peers',
+    'plinth-allow-egress',
+  ],
+  RoleBinding: ['plinth-tenant-admins', 'plinth-developers', 'plinth-viewers'],
+} as const;
