@@ -3,6 +3,7 @@
 // Kubernetes resources, or (dev) runs them locally; nothing exists only here.
 import { db } from './commands/db.ts';
 import { dev } from './commands/dev.ts';
+import { identity } from './commands/identity.ts';
 import { init } from './commands/init.ts';
 
 const USAGE = `plinth: a Kubernetes platform, driven by custom resources
@@ -11,6 +12,8 @@ usage:
   plinth dev [dir] [--port N] [--host H]   run every Function under dir (default .) locally
   plinth init <dir> --runtime <lang>       a new function from a template (node, python, go, java)
   plinth db plan <name> [-n namespace]     what applying a Database would change, and what was applied
+  plinth identity check <user> -c <file>   the groups a directory user gets in Kubernetes (LDAP/AD)
+  plinth identity render -c <file>         Dex's config and the API server's authentication config
   plinth help                              this text
 `;
 
@@ -24,6 +27,9 @@ switch (command) {
     break;
   case 'db':
     process.exitCode = await db(args);
+    break;
+  case 'identity':
+    process.exitCode = await identity(args);
     break;
   case undefined:
   case 'help':

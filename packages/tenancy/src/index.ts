@@ -1,4 +1,16 @@
 export {
+  type DirectoryUser,
+  type IdentityConfig,
+  IdentityConfigSchema,
+  IdentityError,
+  LdapPresets,
+  ldapSettings,
+  lookupUser,
+  parseIdentityConfig,
+  renderAuthenticationConfiguration,
+  renderDexConfig,
+} from './identity.ts';
+export {
   CREATED_ANNOTATION,
   namespaceLabels,
   renderTenantNamespace,
