@@ -107,7 +107,11 @@ describe('plinth identity check', () => {
         (l) => ({ ...l, url: 'ldaps://127.0.0.1:1' }),
         /cannot reach the directory at ldaps:\/\/127\.0\.0\.1:1/,
       ],
-      ['unknown field', (l) => ({ ...l, groupBase: 'x' }), /invalid identity config:\n {2}ldap\.groupBase: Unexpected property/],
+      [
+        'unknown field',
+        (l) => ({ ...l, groupBase: 'x' }),
+        /invalid identity config:\n {2}ldap\.groupBase: Unexpected property/,
+      ],
     ];
     for (const [what, edit, message] of cases) {
       const r = await check('alice', edit);

@@ -75,9 +75,9 @@ export async function identity(argv: string[]): Promise<number> {
     out.write(`username   ${u.username}${u.email ? `   email ${u.email}` : ''}\n`);
     if (password !== undefined) out.write('password   accepted by the directory\n');
     if (!u.groups.length) out.write('groups     (none)\n');
-    u.groups.forEach((g, i) =>
-      out.write(`${i ? '          ' : 'groups    '} ${g.name}${g.via ? `   (nested, through ${g.via})` : ''}\n`),
-    );
+    for (const [i, g] of u.groups.entries()) {
+      out.write(`${i ? '          ' : 'groups    '} ${g.name}${g.via ? `   (nested, through ${g.via})` : ''}\n`);
+    }
     const name = u.email ? `${config.usernamePrefix}${u.email}` : '(no email: Dex will refuse this user)';
     out.write(
       `Kubernetes will see user ${name} in groups ${u.groups.map((g) => `${config.groupsPrefix}${g.name}`).join(', ') || '(none)'}\n`,
