@@ -56,6 +56,22 @@ start_etcd() {
   wait_for etcd 60 etcd_healthy
 }
 
+# The API server trusts one OIDC issuer on the ground's OIDC port, with the claim mappings and
+# prefixes Plinth renders (packages/tenancy renderAuthenticationConfiguration; a test checks the
+# two agree). Dex would serve that issuer; it cannot be built here (see docs/identity.md), so
+# tests that need tokens serve the issuer themselves there.
+OIDC_ISSUER_URL="https://127.0.0.1:$OIDC_PORT"
+write_authentication_config() {
+  {
+    printf '%s\n' 'apiVersion: apiserver.config.k8s.io/v1' 'kind: AuthenticationConfiguration' 'jwt:' \
+      '- issuer:' "    url: $OIDC_ISSUER_URL" '    audiences: [kubernetes]' '    certificateAuthority: |'
+    sed 's/^/      /' "$PKI/ca.crt"
+    printf '%s\n' '  claimMappings:' '    username: {claim: email, prefix: "oidc:"}' \
+      '    groups: {claim: groups, prefix: "oidc:"}' '  claimValidationRules:' \
+      '  - {expression: claims.email_verified == true, message: the email must be verified}'
+  } > "$STATE/authentication-config.yaml"
+}
+
 # The API server's flags, kept in one place so tests can restart it the same way.
 apiserver_args() {
   printf '%s\n' \
@@ -68,12 +84,14 @@ apiserver_args() {
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --authentication-config="$STATE/authentication-config.yaml" \
     --allow-privileged=true --profiling=false --cert-dir="$STATE/apiserver-certs"
 }
 
 start_apiserver() {
   apiserver_healthy && return 0
   stop kube-apiserver
+  write_authentication_config
   local args; mapfile -t args < <(apiserver_args)
   start kube-apiserver "$K8S_BIN/kube-apiserver" "${args[@]}"
   wait_for kube-apiserver 120 apiserver_healthy
@@ -159,5 +177,10 @@ K8S_NOBODY_KUBECONFIG=$STATE/nobody.kubeconfig
 K8S_VERSION=$K8S_VERSION
 KUBECTL=$K8S_BIN/kubectl
 KUBE_APISERVER_BIN=$K8S_BIN/kube-apiserver
+K8S_AUTHENTICATION_CONFIG=$STATE/authentication-config.yaml
+OIDC_ISSUER_URL=$OIDC_ISSUER_URL
+OIDC_CLIENT_ID=kubernetes
+OIDC_TLS_CERT_FILE=$PKI/oidc.crt
+OIDC_TLS_KEY_FILE=$PKI/oidc.key
 ENV
 }

@@ -43,6 +43,7 @@ pki_all() {
   pki_cert kafka-client "/CN=plinth-kafka-client" clientAuth
   pki_cert ldap "/CN=localhost" "serverAuth|$LOCAL_SAN"
   pki_cert postgres "/CN=localhost" "serverAuth|$LOCAL_SAN"
+  pki_cert oidc "/CN=localhost" "serverAuth|$LOCAL_SAN"
   if [ ! -s "$PKI/sa.key" ]; then
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
