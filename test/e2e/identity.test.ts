@@ -9,14 +9,12 @@
 // user's email and groups, nested ones resolved, in an RS256 ID token. Everything after the
 // token (discovery, JWKS, claim mappings, prefixes, RBAC, tenants) is the real API server.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TenantKind } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, groundLdapIdentity, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 import {
@@ -67,20 +65,7 @@ const whoami = async (c: KubeClient) =>
 
 before(async () => {
   await requireGround('kubernetes', 'ldap');
-  const passwordFile = join(tmpdir(), `plinth-bind-${run}`);
-  writeFileSync(passwordFile, ground('LDAP_BIND_PASSWORD'));
-  identity = parseIdentityConfig({
-    issuer: ground('OIDC_ISSUER_URL'),
-    ldap: {
-      preset: 'openldap',
-      url: ground('LDAPS_URL'),
-      caFile: ground('LDAP_CA_FILE'),
-      bindDN: ground('LDAP_BIND_DN'),
-      bindPasswordFile: passwordFile,
-      userBaseDN: ground('LDAP_USERS_DN'),
-      groupBaseDN: ground('LDAP_GROUPS_DN'),
-    },
-  });
+  identity = parseIdentityConfig({ issuer: ground('OIDC_ISSUER_URL'), ldap: groundLdapIdentity() });
 
   // The stand-in issuer (see the header): discovery, JWKS, and password-grant-like minting.
   const { publicKey, privateKey } = await generateKeyPair('RS256');

@@ -1,8 +1,9 @@
 // How tests reach the test ground. Everything comes from test/ground/ground.env, written by
 // `test/ground/up`. A test that needs a service which is not up fails with a message naming
 // the command to run; nothing is skipped.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const GROUND_DIR = import.meta.dirname;
@@ -144,5 +145,23 @@ export function groundPgSecretData(): Record<string, string> {
     username: ground('PGUSER'),
     password: ground('PGPASSWORD'),
     'ca.crt': readFileSync(ground('PGSSLROOTCERT'), 'utf8'),
+  };
+}
+
+/**
+ * The `ldap` section of a Plinth identity config for the ground's slapd (OpenLDAP preset over
+ * verified LDAPS, the read-only service account); writes the bind password to a file of its own.
+ */
+export function groundLdapIdentity(): Record<string, string> {
+  const passwordFile = join(mkdtempSync(join(tmpdir(), 'plinth-ldap-')), 'bind-password');
+  writeFileSync(passwordFile, ground('LDAP_BIND_PASSWORD'), { mode: 0o600 });
+  return {
+    preset: 'openldap',
+    url: ground('LDAPS_URL'),
+    caFile: ground('LDAP_CA_FILE'),
+    bindDN: ground('LDAP_BIND_DN'),
+    bindPasswordFile: passwordFile,
+    userBaseDN: ground('LDAP_USERS_DN'),
+    groupBaseDN: ground('LDAP_GROUPS_DN'),
   };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ground, requireGround } from '@plinth/ground';
+import { ground, groundLdapIdentity, requireGround } from '@plinth/ground';
 import { stringify } from 'yaml';
 
 const cli = join(import.meta.dirname, '..', 'src', 'main.ts');
@@ -43,17 +43,7 @@ async function check(
 
 before(async () => {
   await requireGround('ldap');
-  const passwordFile = join(dir, 'bind-password');
-  writeFileSync(passwordFile, ground('LDAP_BIND_PASSWORD'));
-  ldap = {
-    preset: 'openldap',
-    url: ground('LDAPS_URL'),
-    caFile: ground('LDAP_CA_FILE'),
-    bindDN: ground('LDAP_BIND_DN'),
-    bindPasswordFile: passwordFile,
-    userBaseDN: ground('LDAP_USERS_DN'),
-    groupBaseDN: ground('LDAP_GROUPS_DN'),
-  };
+  ldap = groundLdapIdentity();
 });
 
 describe('plinth identity check', () => {
