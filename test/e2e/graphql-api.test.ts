@@ -309,7 +309,7 @@ describe('GraphQLApi', () => {
     assert.match(metrics, /plinth_graphql_auth_failures_total\{reason="bad-signature"\} 2/);
   });
 
-  it('refuses introspection and queries past the depth limit', async () => {
+  it('refuses introspection and queries past the depth or cost limit', async () => {
     const alice = await userToken('alice');
     const intro = await gql('{ __schema { types { name } } }', alice);
     assert.match(intro.errors?.[0]?.message ?? '', /introspection/i);
@@ -321,6 +321,24 @@ describe('GraphQLApi', () => {
     assert.equal(deep.data, undefined);
     const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
     assert.match(metrics, /plinth_graphql_rejected_total\{limit="depth"\} 1/);
+    // A cost ceiling below what the query costs refuses it before execution.
+    const cheap = buildApi({ ...rendered, limits: { maxCost: 3 } });
+    await cheap.ready();
+    const s = createServer(cheap.listener).listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    try {
+      const costly = await gql(
+        NOTES,
+        alice,
+        undefined,
+        `http://127.0.0.1:${(s.address() as AddressInfo).port}/graphql`,
+      );
+      assert.match(costly.errors?.[0]?.message ?? '', /Query Cost limit of 3 exceeded/);
+      assert.equal(costly.data, undefined);
+    } finally {
+      s.close();
+      await cheap.close();
+    }
   });
 });
 
