@@ -5,6 +5,7 @@ import { db } from './commands/db.ts';
 import { dev } from './commands/dev.ts';
 import { identity } from './commands/identity.ts';
 import { init } from './commands/init.ts';
+import { renderCommand } from './commands/platform.ts';
 
 const USAGE = `plinth: a Kubernetes platform, driven by custom resources
 
@@ -14,6 +15,7 @@ usage:
   plinth db plan <name> [-n namespace]     what applying a Database would change, and what was applied
   plinth identity check <user> -c <file>   the groups a directory user gets in Kubernetes (LDAP/AD)
   plinth identity render -c <file>         Dex's config and the API server's authentication config
+  plinth render [-c platform.yaml] [--out dir]  the GitOps directory for a platform config
   plinth help                              this text
 `;
 
@@ -27,6 +29,9 @@ switch (command) {
     break;
   case 'db':
     process.exitCode = await db(args);
+    break;
+  case 'render':
+    process.exitCode = await renderCommand(args);
     break;
   case 'identity':
     process.exitCode = await identity(args);

@@ -1,5 +1,6 @@
 // plinth-operator: runs the controllers while it holds the leader Lease.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { createLogger, KubeClient, LeaderElector } from '@plinth/kube';
 import { build, configFromEnv } from './app.ts';
 
@@ -20,6 +21,11 @@ const elector = new LeaderElector({
   identity,
   logger: log,
 });
+// Liveness for the kubelet: the process serves; leading or standing by are both healthy.
+const health = createServer((req, res) => {
+  res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
+  res.end(req.url === '/healthz' ? 'ok' : 'not found');
+}).listen(Number(process.env.PLINTH_HEALTH_PORT ?? 8081), process.env.POD_IP ?? '127.0.0.1');
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 process.once('SIGINT', () => stop.abort());
@@ -29,5 +35,6 @@ const outcome = await elector.run(async (leading) => {
   await new Promise((r) => leading.addEventListener('abort', r, { once: true }));
   await operator.stop();
 }, stop.signal);
+health.close();
 // Losing the lease means another replica leads now: exit so this one restarts clean.
 process.exit(outcome === 'lost' ? 1 : 0);

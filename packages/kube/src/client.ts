@@ -151,12 +151,12 @@ export class KubeClient {
   apply<T extends KubeObject>(
     rt: ResourceType,
     obj: T,
-    opts: { fieldManager: string; force?: boolean; subresource?: string },
+    opts: { fieldManager: string; force?: boolean; subresource?: string; dryRun?: boolean },
   ): Promise<T> {
     return this.request<T>('PATCH', pathFor(rt, { ...refOf(obj), subresource: opts.subresource }), {
       body: { apiVersion: apiVersionOf(rt), kind: rt.kind, ...obj },
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: opts.fieldManager, force: opts.force ?? true },
+      query: { fieldManager: opts.fieldManager, force: opts.force ?? true, dryRun: opts.dryRun ? 'All' : undefined },
     });
   }
 

@@ -1,0 +1,335 @@
+// Plinth's own parts, rendered here rather than pulled from a chart repository: the CRDs, the
+// platform roles, the operator and the gateway, each with a least-privilege ServiceAccount,
+// probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
+// gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
+import { DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, TenantKind } from '@plinth/api';
+import type { KubeObject } from '@plinth/kube';
+import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
+import type { PlatformConfig } from '../config.ts';
+import { ISSUER } from './cert-manager.ts';
+import { type Component, objects } from './component.ts';
+
+export const PLINTH_NAMESPACE = 'plinth-system';
+export const PLINTH_VERSION = '0.1.0';
+export const PLINTH_KINDS = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind];
+const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', 'app.kubernetes.io/managed-by': 'plinth' };
+const image = (name: string) => `ghcr.io/plinth-dev/${name}:${PLINTH_VERSION}`;
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete'];
+
+const meta = (name: string, namespaced = true, labels: Record<string, string> = {}) => ({
+  name,
+  ...(namespaced ? { namespace: PLINTH_NAMESPACE } : {}),
+  labels: { ...PART_OF, ...labels },
+});
+
+/** What the operator may do: exactly what its reconciles call, and nothing cluster-admin-like. */
+const operatorRules = [
+  {
+    apiGroups: ['plinth.dev'],
+    resources: ['functions', 'kafkatriggers', 'databases', 'graphqlapis', 'tenants'],
+    verbs: [...READ, 'update', 'patch'],
+  },
+  {
+    apiGroups: ['plinth.dev'],
+    resources: [
+      'functions/status',
+      'kafkatriggers/status',
+      'databases/status',
+      'graphqlapis/status',
+      'tenants/status',
+      'functions/finalizers',
+      'databases/finalizers',
+      'tenants/finalizers',
+    ],
+    verbs: ['get', 'update', 'patch'],
+  },
+  {
+    apiGroups: [''],
+    resources: ['secrets', 'services', 'serviceaccounts', 'resourcequotas', 'limitranges'],
+    verbs: [...READ, ...WRITE],
+  },
+  { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: [...READ, ...WRITE] },
+  // Tenants bind the tenant roles without the operator holding what they grant.
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['clusterroles'],
+    verbs: ['bind'],
+    resourceNames: [ROLE_NAMES.tenantAdmin, ROLE_NAMES.developer, ROLE_NAMES.viewer],
+  },
+];
+
+/** What the gateway may do: read routes and endpoints, and wake a revision from zero. */
+const gatewayRules = [
+  { apiGroups: ['plinth.dev'], resources: ['functions', 'graphqlapis'], verbs: READ },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
+];
+
+const restricted = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function workload(
+  name: string,
+  replicas: number,
+  container: Record<string, unknown>,
+  extraVolumes: Record<string, unknown>[] = [],
+): Record<string, unknown>[] {
+  const selector = { 'app.kubernetes.io/name': name };
+  const out: Record<string, unknown>[] = [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(name, true, selector),
+      spec: {
+        replicas,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...PART_OF, ...selector } },
+          spec: {
+            serviceAccountName: name,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              runAsGroup: 65532,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [{ name, securityContext: restricted, ...container }],
+            volumes: extraVolumes,
+            ...(replicas > 1
+              ? {
+                  topologySpreadConstraints: [
+                    {
+                      maxSkew: 1,
+                      topologyKey: 'kubernetes.io/hostname',
+                      whenUnsatisfiable: 'ScheduleAnyway',
+                      labelSelector: { matchLabels: selector },
+                    },
+                  ],
+                }
+              : {}),
+          },
+        },
+      },
+    },
+  ];
+  if (replicas > 1) {
+    out.push({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(name),
+      spec: { minAvailable: 1, selector: { matchLabels: selector } },
+    });
+  }
+  return out;
+}
+
+function rbac(name: string, rules: unknown[]): Record<string, unknown>[] {
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name) },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(name, false), rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: meta(name, false),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: PLINTH_NAMESPACE }],
+    },
+  ];
+}
+
+export function plinthManifests(c: PlatformConfig): KubeObject[] {
+  const tls = c.enabled.certManager;
+  const env = (pairs: Record<string, string>) => Object.entries(pairs).map(([name, value]) => ({ name, value }));
+  const podEnv = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+  ];
+  const gatewayURL = `https://fn.${c.domain}`;
+  const list: object[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: PLINTH_NAMESPACE,
+        labels: {
+          ...PART_OF,
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        },
+      },
+    },
+    ...PLINTH_KINDS.map((k) => {
+      const crd = k.crd() as Record<string, unknown> & { metadata: Record<string, unknown> };
+      return { ...crd, metadata: { ...crd.metadata, labels: { ...PART_OF } } };
+    }),
+    ...(platformRoles() as unknown as Record<string, unknown>[]),
+    ...(c.platformAdminGroups.length
+      ? [platformAdminBinding(c.platformAdminGroups.map((g) => `${c.identity?.groupsPrefix ?? 'oidc:'}${g}`))]
+      : []),
+    // The operator.
+    ...rbac('plinth-operator', operatorRules),
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta('plinth-operator-leader'),
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: [...READ, 'create', 'update', 'patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta('plinth-operator-leader'),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'plinth-operator-leader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'plinth-operator', namespace: PLINTH_NAMESPACE }],
+    },
+    ...workload('plinth-operator', c.plinthReplicas, {
+      image: image('operator'),
+      env: [
+        ...podEnv,
+        ...env({
+          PLINTH_GATEWAY_URL: gatewayURL,
+          PLINTH_GATEWAY_STATS_URLS: `http://plinth-gateway-admin.${PLINTH_NAMESPACE}.svc:9090`,
+          PLINTH_GROUPS_PREFIX: c.identity?.groupsPrefix ?? 'oidc:',
+          PLINTH_NAMESPACE,
+        }),
+      ],
+      ports: [{ name: 'health', containerPort: 8081 }],
+      livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10 },
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    }),
+    // The gateway.
+    ...rbac('plinth-gateway', gatewayRules),
+    ...workload(
+      'plinth-gateway',
+      c.plinthReplicas,
+      {
+        image: image('gateway'),
+        env: [
+          ...podEnv,
+          ...env({ PORT: '8443', PLINTH_ADMIN_PORT: '9090' }),
+          ...(tls
+            ? env({ PLINTH_TLS_CERT_FILE: '/etc/plinth/tls/tls.crt', PLINTH_TLS_KEY_FILE: '/etc/plinth/tls/tls.key' })
+            : []),
+        ],
+        ports: [
+          { name: 'https', containerPort: 8443 },
+          { name: 'admin', containerPort: 9090 },
+        ],
+        readinessProbe: {
+          httpGet: { path: '/_/ready', port: 'https', scheme: tls ? 'HTTPS' : 'HTTP' },
+          periodSeconds: 5,
+        },
+        livenessProbe: {
+          httpGet: { path: '/_/health', port: 'https', scheme: tls ? 'HTTPS' : 'HTTP' },
+          periodSeconds: 10,
+        },
+        resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        ...(tls ? { volumeMounts: [{ name: 'tls', mountPath: '/etc/plinth/tls', readOnly: true }] } : {}),
+      },
+      tls ? [{ name: 'tls', secret: { secretName: 'plinth-gateway-tls' } }] : [],
+    ),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta('plinth-gateway'),
+      spec: {
+        selector: { 'app.kubernetes.io/name': 'plinth-gateway' },
+        ports: [{ name: 'https', port: 443, targetPort: 'https' }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta('plinth-gateway-admin'),
+      spec: {
+        selector: { 'app.kubernetes.io/name': 'plinth-gateway' },
+        ports: [{ name: 'admin', port: 9090, targetPort: 'admin' }],
+      },
+    },
+    // Network: nothing reaches Plinth's pods but the gateway's public port, and the admin port
+    // from the operator (autoscaler stats) and monitoring.
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('plinth-default-deny'),
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('plinth-gateway'),
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'plinth-gateway' } },
+        policyTypes: ['Ingress'],
+        ingress: [
+          { ports: [{ port: 8443 }] },
+          {
+            from: [
+              { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'plinth-operator' } } },
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+            ],
+            ports: [{ port: 9090 }],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('plinth-operator'),
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'plinth-operator' } },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+            ports: [{ port: 8081 }],
+          },
+        ],
+      },
+    },
+  ];
+  return objects(...list);
+}
+
+export const plinth: Component = {
+  name: 'plinth',
+  enabledBy: 'plinth',
+  description: 'Plinth: CRDs, platform roles, operator, function gateway',
+  why: 'This project.',
+  namespace: PLINTH_NAMESPACE,
+  dependsOn: ['cert-manager'],
+  manifests: plinthManifests,
+  config: (c) =>
+    c.enabled.certManager
+      ? objects({
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'Certificate',
+          metadata: meta('plinth-gateway-tls'),
+          spec: {
+            secretName: 'plinth-gateway-tls',
+            dnsNames: [`fn.${c.domain}`, `plinth-gateway.${PLINTH_NAMESPACE}.svc`],
+            issuerRef: { name: ISSUER, kind: 'ClusterIssuer', group: 'cert-manager.io' },
+          },
+        })
+      : [],
+  health: () => [
+    { kind: 'Deployment', namespace: PLINTH_NAMESPACE, name: 'plinth-operator' },
+    { kind: 'Deployment', namespace: PLINTH_NAMESPACE, name: 'plinth-gateway' },
+  ],
+  url: (c) => `https://fn.${c.domain}`,
+};
