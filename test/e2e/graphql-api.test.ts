@@ -179,6 +179,13 @@ before(async () => {
 after(async () => {
   server?.close();
   await api?.close();
+  // The Database's finalizer needs the operator: delete it while the operator still runs.
+  await client?.delete(resourceOf(DatabaseKind), { namespace: ns, name: 'notes' });
+  await eventually(
+    'the Database is gone',
+    async () => ((await client.get(resourceOf(DatabaseKind), { namespace: ns, name: 'notes' })) ? undefined : true),
+    60_000,
+  );
   await operator?.stop();
   await client?.delete(Resources.Namespace, { name: ns });
   const root = new pg.Client(groundPg('postgres'));

@@ -135,8 +135,17 @@ before(async () => {
 });
 
 after(async () => {
-  await operator?.stop();
+  // Tenant finalizers need the operator: delete them while it still runs.
   for (const name of [nsA, nsB]) await admin?.delete(TenantType, { name });
+  await eventually(
+    'the tenants are gone',
+    async () => {
+      for (const name of [nsA, nsB]) if (await admin.get(TenantType, { name })) return undefined;
+      return true;
+    },
+    60_000,
+  );
+  await operator?.stop();
   issuer?.close();
 });
 

@@ -5,7 +5,7 @@ import { db } from './commands/db.ts';
 import { dev } from './commands/dev.ts';
 import { identity } from './commands/identity.ts';
 import { init } from './commands/init.ts';
-import { renderCommand } from './commands/platform.ts';
+import { downCommand, renderCommand, statusCommand, upCommand } from './commands/platform.ts';
 
 const USAGE = `plinth: a Kubernetes platform, driven by custom resources
 
@@ -16,6 +16,9 @@ usage:
   plinth identity check <user> -c <file>   the groups a directory user gets in Kubernetes (LDAP/AD)
   plinth identity render -c <file>         Dex's config and the API server's authentication config
   plinth render [-c platform.yaml] [--out dir]  the GitOps directory for a platform config
+  plinth up [-c platform.yaml]             install or converge the platform in the current context
+  plinth status [-c platform.yaml]         health of every component and of Plinth's resources
+  plinth down [--delete-volumes] [--delete-resources]  remove what up installed (volume claims stay by default)
   plinth help                              this text
 `;
 
@@ -32,6 +35,15 @@ switch (command) {
     break;
   case 'render':
     process.exitCode = await renderCommand(args);
+    break;
+  case 'up':
+    process.exitCode = await upCommand(args);
+    break;
+  case 'status':
+    process.exitCode = await statusCommand(args);
+    break;
+  case 'down':
+    process.exitCode = await downCommand(args);
     break;
   case 'identity':
     process.exitCode = await identity(args);

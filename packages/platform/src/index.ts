@@ -16,4 +16,15 @@ export {
   PlatformConfigSchema,
   resolveConfig,
 } from './config.ts';
+export {
+  type ComponentStatus,
+  Discovery,
+  down,
+  InstallError,
+  type Progress,
+  resourceSummary,
+  status,
+  type UpResult,
+  up,
+} from './install.ts';
 export { FLUX_NAMESPACE, kustomizations, plan, type RenderedComponent, render, renderFiles } from './render.ts';
