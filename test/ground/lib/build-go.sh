@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go parts of the test ground from the Go module proxy (no binary
 # downloads): etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl and kwok.
+# kubectl, kwok and helm (for the chart tests).
 # Outputs go to $PLINTH_CACHE/bin/<name>-<version>; existing outputs are kept,
 # so a warm machine skips everything. Go's own caches (GOCACHE, GOMODCACHE)
 # live under $HOME and make rebuilds after a version bump incremental.
@@ -83,9 +83,18 @@ kwok_stages() {
   mv "$out.tmp" "$out"
 }
 
+build_helm() {
+  local out=$BIN/helm-$HELM_VERSION
+  [ -x "$out" ] && return 0
+  log "helm $HELM_VERSION"
+  GOBIN=$CACHE/build/helm-$HELM_VERSION CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  mv "$CACHE/build/helm-$HELM_VERSION/helm" "$out"
+}
+
 what=${1:-all}
 case $what in
-  etcd) build_etcd ;; k8s) build_k8s ;; kwok) build_kwok; kwok_stages ;;
-  all) build_etcd; build_kwok; kwok_stages; build_k8s ;;
-  *) echo "usage: build-go.sh [etcd|k8s|kwok|all]" >&2; exit 2 ;;
+  etcd) build_etcd ;; k8s) build_k8s ;; kwok) build_kwok; kwok_stages ;; helm) build_helm ;;
+  all) build_etcd; build_kwok; kwok_stages; build_k8s; build_helm ;;
+  *) echo "usage: build-go.sh [etcd|k8s|kwok|helm|all]" >&2; exit 2 ;;
 esac
