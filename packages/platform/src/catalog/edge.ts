@@ -1,7 +1,6 @@
 // The edge: Envoy Gateway implements the Gateway API (ingress-nginx was retired in 2026), with
 // one wildcard HTTPS listener for *.<domain>; Istio ambient gives every pod mTLS without
 // sidecars.
-import type { KubeObject } from '@plinth/kube';
 import { ISSUER } from './cert-manager.ts';
 import { type Component, objects, releaseHealth } from './component.ts';
 
