@@ -39,23 +39,6 @@ export function withConditions(
   return c ?? [];
 }
 
-/** The securityContext every container Plinth runs gets (Pod Security "restricted"). */
-export const restrictedContainer = {
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
-/** The pod-level securityContext for the same. */
-export const restrictedPod = {
-  runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
 export interface SecretObject extends KubeObject {
   data?: Record<string, string>;
 }

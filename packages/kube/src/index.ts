@@ -22,7 +22,14 @@ export { LeaderElector } from './lease.ts';
 export type { Logger } from './log.ts';
 export { createLogger, silentLogger } from './log.ts';
 export type { EventInput } from './meta.ts';
-export { hasFinalizer, ownerReference, recordEvent, setFinalizer } from './meta.ts';
+export {
+  hasFinalizer,
+  ownerReference,
+  recordEvent,
+  restrictedContainer,
+  restrictedPod,
+  setFinalizer,
+} from './meta.ts';
 export type { WorkQueueOptions } from './queue.ts';
 export { WorkQueue } from './queue.ts';
 export type { ResourceType } from './resources.ts';

@@ -70,3 +70,20 @@ export async function recordEvent(client: KubeClient, obj: KubeObject, event: Ev
     count: 1,
   } as KubeObject);
 }
+
+/** The securityContext every container Plinth runs gets (Pod Security "restricted"). */
+export const restrictedContainer = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** The pod-level securityContext for the same. */
+export const restrictedPod = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};

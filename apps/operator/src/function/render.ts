@@ -1,9 +1,8 @@
 // Pure rendering of a Function revision's children: same input, same output, to the byte.
 import { DefaultHandlers, type FunctionObject, type RevisionTemplate, type Runtime } from '@plinth/api';
 import { defaultPrefix } from '@plinth/faas';
-import { type KubeObject, ownerReference } from '@plinth/kube';
+import { type KubeObject, ownerReference, restrictedContainer, restrictedPod } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
-import { restrictedContainer, restrictedPod } from '../status.ts';
 
 export const LABELS = {
   function: 'plinth.dev/function',

@@ -21,6 +21,8 @@ import {
   type ReconcileContext,
   Resources,
   resourceOf,
+  restrictedContainer,
+  restrictedPod,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import {
@@ -30,15 +32,7 @@ import {
   credentialsSecretName,
   databaseName,
 } from '../database/reconcile.ts';
-import {
-  degradedOnError,
-  restrictedContainer,
-  restrictedPod,
-  secretReader,
-  statusWriter,
-  waiter,
-  withConditions,
-} from '../status.ts';
+import { degradedOnError, secretReader, statusWriter, waiter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';

@@ -13,17 +13,11 @@ import {
   type ReconcileContext,
   Resources,
   resourceOf,
-} from '@plinth/kube';
-import type { OperatorConfig } from '../config.ts';
-import {
-  degradedOnError,
   restrictedContainer,
   restrictedPod,
-  secretReader,
-  statusWriter,
-  waiter,
-  withConditions,
-} from '../status.ts';
+} from '@plinth/kube';
+import type { OperatorConfig } from '../config.ts';
+import { degradedOnError, secretReader, statusWriter, waiter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';

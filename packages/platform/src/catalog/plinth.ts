@@ -3,7 +3,7 @@
 // probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
 import { DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, TenantKind } from '@plinth/api';
-import type { KubeObject } from '@plinth/kube';
+import { type KubeObject, restrictedContainer, restrictedPod } from '@plinth/kube';
 import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
 import { ISSUER } from './cert-manager.ts';
@@ -72,14 +72,6 @@ const gatewayRules = [
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
 ];
 
-const restricted = {
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
 function workload(
   name: string,
   replicas: number,
@@ -105,7 +97,7 @@ function workload(
               runAsGroup: 65532,
               seccompProfile: { type: 'RuntimeDefault' },
             },
-            containers: [{ name, securityContext: restricted, ...container }],
+            containers: [{ name, securityContext: restrictedContainer, ...container }],
             volumes: extraVolumes,
             ...(replicas > 1
               ? {
