@@ -379,6 +379,26 @@ describe('Tenant', () => {
     );
   });
 
+  it('reports that a virtual cluster needs Flux when the cluster has none, and recovers when it is dropped', async () => {
+    await admin.mergePatch(TenantType, { name: A }, { spec: { virtualCluster: { enabled: true } } });
+    const unavailable = await eventually(
+      'Ready=False with the reason',
+      async () => {
+        const t = await getTenant(A);
+        const ready = t?.status?.conditions?.find((c) => c.type === 'Ready') as
+          | { status: string; reason?: string; message?: string; observedGeneration?: number }
+          | undefined;
+        return ready?.observedGeneration === t?.metadata?.generation && ready?.reason === 'VirtualClusterUnavailable'
+          ? ready
+          : undefined;
+      },
+      30_000,
+    );
+    assert.match(unavailable.message ?? '', /needs Flux \(helm\.toolkit\.fluxcd\.io\/v2 HelmRelease\)/);
+    await admin.mergePatch(TenantType, { name: A }, { spec: { virtualCluster: null } });
+    await converged(A);
+  });
+
   it('on delete, removes the namespaces it created and releases the ones it adopted', async () => {
     await admin.delete(TenantType, { name: B });
     await eventually('Tenant B gone', async () => ((await getTenant(B)) ? undefined : true), 30_000);

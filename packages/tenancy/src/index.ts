@@ -12,10 +12,13 @@ export {
 } from './identity.ts';
 export {
   CREATED_ANNOTATION,
+  HELM_RELEASE,
   namespaceLabels,
   renderTenantNamespace,
+  renderVirtualCluster,
   TENANT_LABEL,
   TENANT_OBJECT_NAMES,
   type TenantRenderOptions,
+  VCLUSTER_CHART,
 } from './render.ts';
 export { PLINTH_RESOURCES, platformAdminBinding, platformRoles, ROLE_NAMES } from './roles.ts';

@@ -177,3 +177,47 @@ export const TENANT_OBJECT_NAMES = {
   ],
   RoleBinding: ['plinth-tenant-admins', 'plinth-developers', 'plinth-viewers'],
 } as const;
+
+/** The vcluster chart tenants get (the platform catalog registers this HelmRepository). */
+export const VCLUSTER_CHART = { repository: 'https://charts.loft.sh', chart: 'vcluster', version: '0.27.0' } as const;
+export const HELM_RELEASE = {
+  group: 'helm.toolkit.fluxcd.io',
+  version: 'v2',
+  kind: 'HelmRelease',
+  plural: 'helmreleases',
+  namespaced: true,
+} as const;
+
+/** A Flux HelmRelease of vcluster in the tenant's first namespace (pure). */
+export function renderVirtualCluster(t: TenantObject): KubeObject {
+  const namespace = t.spec.namespaces[0] ?? '';
+  return {
+    apiVersion: `${HELM_RELEASE.group}/${HELM_RELEASE.version}`,
+    kind: HELM_RELEASE.kind,
+    metadata: {
+      name: 'vcluster',
+      namespace,
+      labels: { [TENANT_LABEL]: t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' },
+    },
+    spec: {
+      interval: '30m',
+      releaseName: 'vcluster',
+      chart: {
+        spec: {
+          chart: VCLUSTER_CHART.chart,
+          version: VCLUSTER_CHART.version,
+          sourceRef: { kind: 'HelmRepository', name: 'vcluster', namespace: 'flux-system' },
+        },
+      },
+      // The tenant's quota, LimitRange and network policies already govern what the virtual
+      // cluster's pods may use; vcluster's own copies would be a second, diverging source.
+      values: {
+        policies: {
+          resourceQuota: { enabled: false },
+          limitRange: { enabled: false },
+          networkPolicy: { enabled: false },
+        },
+      },
+    },
+  } as unknown as KubeObject;
+}

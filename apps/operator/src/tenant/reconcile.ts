@@ -7,8 +7,10 @@
 import { TenantKind, type TenantObject } from '@plinth/api';
 import {
   hasFinalizer,
+  isNotFound,
   type KubeClient,
   type KubeObject,
+  type OwnerReference,
   ownerReference,
   type ReconcileContext,
   Resources,
@@ -18,8 +20,10 @@ import {
 } from '@plinth/kube';
 import {
   CREATED_ANNOTATION,
+  HELM_RELEASE,
   namespaceLabels,
   renderTenantNamespace,
+  renderVirtualCluster,
   TENANT_LABEL,
   TENANT_OBJECT_NAMES,
 } from '@plinth/tenancy';
@@ -64,6 +68,40 @@ export function tenantReconciler(deps: { client: KubeClient; config: OperatorCon
         .map((k) => [k, null]),
     );
     await client.mergePatch(Resources.Namespace, { name }, { metadata: { labels } });
+  }
+
+  /**
+   * The tenant's vcluster, a Flux HelmRelease in its first namespace: applied when asked for,
+   * removed when not. A problem (no Flux in the cluster) comes back for status.
+   */
+  async function virtualCluster(
+    t: TenantObject,
+    owner: OwnerReference[],
+  ): Promise<{ reason: string; message: string } | undefined> {
+    const namespace = t.spec.namespaces[0] ?? '';
+    const wanted = TenantKind.withDefaults(t.spec).virtualCluster?.enabled;
+    try {
+      if (!wanted) {
+        const existing = await client.get(HELM_RELEASE, { namespace, name: 'vcluster' });
+        if (existing?.metadata?.labels?.[TENANT_LABEL] === t.metadata.name) {
+          await client.delete(HELM_RELEASE, { namespace, name: 'vcluster' });
+        }
+        return undefined;
+      }
+      const release = renderVirtualCluster(t);
+      release.metadata = { ...release.metadata, ownerReferences: owner };
+      await client.apply(HELM_RELEASE, release, { fieldManager: config.fieldManager });
+      return undefined;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      return wanted
+        ? {
+            reason: 'VirtualClusterUnavailable',
+            message:
+              'a virtual cluster needs Flux (helm.toolkit.fluxcd.io/v2 HelmRelease) and the platform vcluster component; neither is installed',
+          }
+        : undefined;
+    }
   }
 
   async function reconcile(ctx: ReconcileContext<TenantObject>): Promise<void> {
@@ -115,18 +153,22 @@ export function tenantReconciler(deps: { client: KubeClient; config: OperatorCon
     for (const ns of await mine()) {
       if (!spec.namespaces.includes(ns.metadata?.name ?? '')) await release(tenant, ns);
     }
+    const virtual = await virtualCluster(t, owner);
 
     const conflicts = statuses.filter((s) => s.phase === 'Conflict').map((s) => s.name);
-    const message = conflicts.length
-      ? `namespace(s) ${conflicts.join(', ')} belong to another tenant`
-      : `${statuses.length} namespace(s) with quota, network policies and role bindings`;
+    const problem = conflicts.length
+      ? { reason: 'NamespaceConflict', message: `namespace(s) ${conflicts.join(', ')} belong to another tenant` }
+      : virtual;
+    const message = problem
+      ? problem.message
+      : `${statuses.length} namespace(s) with quota, network policies and role bindings${spec.virtualCluster?.enabled ? ', and a virtual cluster' : ''}`;
     await writeStatus(t, {
       observedGeneration: t.metadata.generation,
       namespaces: statuses,
-      ...(conflicts.length ? { lastError: message } : {}),
+      ...(problem ? { lastError: message } : {}),
       conditions: withConditions(t, [
-        conflicts.length
-          ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message }
+        problem
+          ? { type: 'Ready', status: 'False', reason: problem.reason, message }
           : { type: 'Ready', status: 'True', reason: 'Converged', message },
         { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
       ]),

@@ -73,6 +73,17 @@ export const TenantSpecSchema = Type.Object({
     default: 'restricted',
     description: 'Pod Security admission level enforced in every namespace.',
   }),
+  virtualCluster: Type.Optional(
+    Type.Object(
+      {
+        enabled: Type.Boolean({ description: 'Run a vcluster in the first namespace (installed through Flux).' }),
+      },
+      {
+        description:
+          "A virtual cluster: the tenant gets its own API server inside its first namespace, kubeconfig in Secret vc-vcluster. Needs the platform's vcluster component (Flux).",
+      },
+    ),
+  ),
   access: Type.Object(
     {
       admins: Groups(

@@ -1,6 +1,6 @@
 // Operating the platform: an OCI registry that also serves Helm charts, Dex, metrics with
 // Grafana, logs (Loki, Fluent Bit, optionally fluentd), Headlamp, GPUs, vcluster.
-import { renderDexConfig } from '@plinth/tenancy';
+import { renderDexConfig, VCLUSTER_CHART } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
 import { type Component, releaseHealth, storageClass } from './component.ts';
 
@@ -209,7 +209,7 @@ export const vcluster: Component = {
   why: 'The maintained virtual-cluster project; a tenant gets its own API server inside its namespace.',
   namespace: 'flux-system',
   dependsOn: [],
-  helm: { repository: 'https://charts.loft.sh', chart: 'vcluster', version: '0.27.0', values: () => ({}) },
+  helm: { ...VCLUSTER_CHART, values: () => ({}) },
   sourceOnly: true,
   health: () => [],
 };
