@@ -109,14 +109,20 @@ export function ldapSettings(c: IdentityConfig) {
  */
 export function renderDexConfig(
   c: IdentityConfig,
-  opts: { web: { https: string; tlsCert: string; tlsKey: string }; clientSecretEnv: string; bindPasswordEnv: string },
+  opts: {
+    web: { https: string; tlsCert: string; tlsKey: string };
+    clientSecretEnv: string;
+    bindPasswordEnv: string;
+    /** Where Dex keeps sessions and keys: Kubernetes CRDs in a cluster (replicas share them). Default: memory. */
+    storage?: 'memory' | 'kubernetes';
+  },
 ): Record<string, unknown> {
   const s = ldapSettings(c);
   const url = new URL(c.ldap.url);
   const tls = url.protocol === 'ldaps:' || c.ldap.startTLS;
   return {
     issuer: c.issuer,
-    storage: { type: 'memory' },
+    storage: opts.storage === 'kubernetes' ? { type: 'kubernetes', config: { inCluster: true } } : { type: 'memory' },
     web: opts.web,
     oauth2: { skipApprovalScreen: true, passwordConnector: 'ldap', responseTypes: ['code'] },
     expiry: { idTokens: '1h' },

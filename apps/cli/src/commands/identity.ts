@@ -19,8 +19,8 @@ import {
 import { parse, stringify } from 'yaml';
 
 const USAGE = `usage:
-  plinth identity check <username> --config <identity.yaml> [--password-stdin]
-  plinth identity render --config <identity.yaml> [--out <dir>] [--issuer-ca <pem file>]
+  plinth identity check <username> --config <identity.yaml|platform.yaml> [--password-stdin]
+  plinth identity render --config <identity.yaml|platform.yaml> [--out <dir>] [--issuer-ca <pem file>]
 `;
 
 export async function identity(argv: string[]): Promise<number> {
@@ -41,7 +41,9 @@ export async function identity(argv: string[]): Promise<number> {
   }
   let config: IdentityConfig;
   try {
-    config = parseIdentityConfig(parse(readFileSync(values.config, 'utf8')));
+    // An identity file, or a platform config with an identity section.
+    const doc = parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null;
+    config = parseIdentityConfig(doc && 'identity' in doc ? doc.identity : doc);
   } catch (e) {
     process.stderr.write(`plinth identity: ${values.config}: ${(e as Error).message}\n`);
     return 2;
@@ -51,6 +53,7 @@ export async function identity(argv: string[]): Promise<number> {
       web: { https: '0.0.0.0:5556', tlsCert: '/etc/dex/tls/tls.crt', tlsKey: '/etc/dex/tls/tls.key' },
       clientSecretEnv: 'DEX_CLIENT_SECRET',
       bindPasswordEnv: 'LDAP_BIND_PASSWORD',
+      storage: 'kubernetes',
     });
     const auth = renderAuthenticationConfiguration(
       config,

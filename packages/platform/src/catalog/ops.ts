@@ -44,6 +44,7 @@ export const dex: Component = {
             web: { https: '0.0.0.0:5554', tlsCert: '/etc/dex/tls/tls.crt', tlsKey: '/etc/dex/tls/tls.key' },
             clientSecretEnv: 'DEX_CLIENT_SECRET',
             bindPasswordEnv: 'LDAP_BIND_PASSWORD',
+            storage: 'kubernetes',
           })
         : {},
       envFrom: [{ secretRef: { name: 'dex-secrets' } }],
