@@ -45,6 +45,20 @@ async function gql(query: string, token?: string, variables?: Record<string, unk
   const body = (await res.json()) as { data?: Record<string, unknown>; errors?: { message: string }[] };
   return { status: res.status, ...body };
 }
+/** Creates a GraphQLApi over the notes Database, connecting as the authenticator. */
+const createApi = (name: string, spec: Record<string, unknown>) =>
+  client.create(resourceOf(GraphQLApiKind), {
+    apiVersion: GraphQLApiKind.apiVersion,
+    kind: GraphQLApiKind.kind,
+    metadata: { name, namespace: ns },
+    spec: {
+      databaseRef: { name: 'notes' },
+      authenticator: role('auth'),
+      schemas: ['app'],
+      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
+      ...spec,
+    },
+  } as KubeObject);
 const NOTES = '{ allNotes(orderBy: ROW_ID_ASC) { nodes { rowId owner body } } }';
 const notesOf = async (token?: string, at = url) => {
   const r = await gql(NOTES, token, undefined, at);
@@ -126,33 +140,12 @@ before(async () => {
       ],
     },
   } as KubeObject);
-  await client.create(resourceOf(GraphQLApiKind), {
-    apiVersion: GraphQLApiKind.apiVersion,
-    kind: GraphQLApiKind.kind,
-    metadata: { name: 'notes', namespace: ns },
-    spec: {
-      databaseRef: { name: 'notes' },
-      authenticator: role('auth'),
-      schemas: ['app'],
-      roles: [role('user')],
-      anonymousRole: role('anon'),
-      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
-      limits: { maxDepth: 6 },
-    },
-  } as KubeObject);
+  await createApi('notes', { roles: [role('user')], anonymousRole: role('anon'), limits: { maxDepth: 6 } });
   await assert.rejects(
-    client.create(resourceOf(GraphQLApiKind), {
-      apiVersion: GraphQLApiKind.apiVersion,
-      kind: GraphQLApiKind.kind,
-      metadata: { name: 'both', namespace: ns },
-      spec: {
-        databaseRef: { name: 'notes' },
-        authenticator: role('auth'),
-        schemas: ['app'],
-        roles: [role('user')],
-        jwt: { secretRef: { name: 'jwt', key: 'secret' }, jwksUri: 'https://dex.example.test/keys' },
-      },
-    } as KubeObject),
+    createApi('both', {
+      roles: [role('user')],
+      jwt: { secretRef: { name: 'jwt', key: 'secret' }, jwksUri: 'https://dex.example.test/keys' },
+    }),
     /set exactly one of jwt.secretRef \(shared secret\) or jwt.jwksUri/,
     'the API server refuses a GraphQLApi with two key sources',
   );
@@ -397,18 +390,7 @@ describe('GraphQL API with an OIDC issuer', () => {
 });
 
 it('the Database must declare the authenticator as a member of the roles, or the API waits and says so', async () => {
-  await client.create(resourceOf(GraphQLApiKind), {
-    apiVersion: GraphQLApiKind.apiVersion,
-    kind: GraphQLApiKind.kind,
-    metadata: { name: 'stranger', namespace: ns },
-    spec: {
-      databaseRef: { name: 'notes' },
-      authenticator: role('auth'),
-      schemas: ['app'],
-      roles: [role('admin')],
-      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
-    },
-  } as KubeObject);
+  await createApi('stranger', { roles: [role('admin')] });
   const c = await eventually(
     'a Ready=False condition naming the missing membership',
     async () => {
