@@ -4,8 +4,12 @@
 // not run, so the server is started in this process from the config Secret the operator
 // rendered, and every request below goes to it over HTTP.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DatabaseKind, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
 import { KubeBackend } from '@plinth/gateway';
@@ -339,6 +343,62 @@ describe('GraphQLApi', () => {
       s.close();
       await cheap.close();
     }
+  });
+});
+
+describe('plinth-graphql as a process', () => {
+  it('starts from the rendered config file, serves, and stops cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-graphql-'));
+    const file = join(dir, 'graphql.json');
+    writeFileSync(file, JSON.stringify(rendered), { mode: 0o600 });
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const main = join(import.meta.dirname, '..', '..', 'apps', 'graphql', 'src', 'main.ts');
+    const child = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        PLINTH_GRAPHQL_CONFIG: file,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PLINTH_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    try {
+      const at = `http://127.0.0.1:${port}`;
+      await eventually(
+        'plinth-graphql answers /healthz',
+        () =>
+          fetch(`${at}/healthz`).then(
+            (r) => r.ok || undefined,
+            () => undefined,
+          ),
+        30_000,
+      );
+      assert.deepEqual(
+        (await notesOf(undefined, `${at}/graphql`)).map((n) => n.body),
+        ['alice public'],
+      );
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    // A config it cannot serve: exit 2 with every problem named, before connecting anywhere.
+    writeFileSync(file, JSON.stringify({ ...rendered, schemas: [], limits: { maxDepth: 0 } }));
+    const bad = spawn(process.execPath, [main], {
+      env: { ...process.env, PLINTH_GRAPHQL_CONFIG: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    bad.stdout.on('data', (d) => {
+      out += d;
+    });
+    assert.equal(await new Promise((r) => bad.once('exit', r)), 2);
+    assert.match(out, /schemas: name at least one schema to expose/);
+    assert.match(out, /limits\.maxDepth: must be a positive integer, got 0/);
   });
 });
 
