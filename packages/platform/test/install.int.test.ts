@@ -166,7 +166,7 @@ describe('plinth up / status / down', () => {
     assert.match(status.out, /^Tenant +(\d+\/\d+ ready|unavailable: )/m);
   });
 
-  it('down leaves no Plinth object behind', async () => {
+  it('down leaves no Plinth object behind but a namespace that holds volume claims', async () => {
     const installed = (await inventory()) ?? [];
     assert.equal(installed.length, 29);
     // A Plinth resource still in the cluster: down will not strand it by deleting its CRD.
@@ -184,6 +184,18 @@ describe('plinth up / status / down', () => {
         } as KubeObject)
         .catch(() => undefined),
     );
+    // A volume claim in Plinth's namespace: down keeps the namespace (and the claim) by default.
+    const pvc = {
+      group: '',
+      version: 'v1',
+      kind: 'PersistentVolumeClaim',
+      plural: 'persistentvolumeclaims',
+      namespaced: true,
+    };
+    await admin.create(pvc, {
+      metadata: { name: 'data', namespace: 'plinth-system' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    } as KubeObject);
     const refused = await plinth('down');
     assert.equal(refused.code, 1);
     assert.match(
@@ -193,7 +205,8 @@ describe('plinth up / status / down', () => {
     const r = await plinth('down', '--delete-resources');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /deleting 1 Function\(s\) while the operator still runs/);
-    assert.match(r.out, /removed 29 object\(s\)/);
+    assert.match(r.out, /keeping namespace plinth-system: it holds 1 persistent volume claim\(s\)/);
+    assert.match(r.out, /removed 28 object\(s\)/);
     const discovery = new Discovery(admin);
     const left: string[] = [];
     for (const ref of installed) {
@@ -201,7 +214,9 @@ describe('plinth up / status / down', () => {
       const obj = type && (await admin.get(type, { namespace: ref.namespace, name: ref.name }));
       if (obj && !obj.metadata?.deletionTimestamp) left.push(`${ref.kind} ${ref.namespace ?? ''}/${ref.name}`);
     }
-    assert.deepEqual(left, []);
+    assert.deepEqual(left, ['Namespace /plinth-system'], 'only the namespace holding the claim stays');
+    assert.ok(await admin.get(pvc, { namespace: 'plinth-system', name: 'data' }), 'and the claim with it');
     assert.equal(await inventory(), undefined);
+    madeNamespaces.push('plinth-system');
   });
 });
