@@ -31,6 +31,8 @@ let api: GraphqlApi;
 let server: Server;
 let url: string;
 let rendered: GraphqlConfig;
+let admin: Server;
+let adminUrl: string;
 
 const sign = (claims: Record<string, unknown>, opts: { secret?: string; expiresIn?: string } = {}) =>
   new SignJWT(claims)
@@ -171,10 +173,14 @@ before(async () => {
   server = createServer(api.listener).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  admin = createServer(api.adminListener).listen(0, '127.0.0.1');
+  await new Promise((r) => admin.once('listening', r));
+  adminUrl = `http://127.0.0.1:${(admin.address() as AddressInfo).port}`;
 });
 
 after(async () => {
   server?.close();
+  admin?.close();
   await api?.close();
   // The Database's finalizer needs the operator: delete it while the operator still runs.
   await client?.delete(resourceOf(DatabaseKind), { namespace: ns, name: 'notes' });
@@ -308,8 +314,9 @@ describe('GraphQLApi', () => {
       got,
       cases.map(([name, , status]) => [name, status, true]),
     );
-    const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     assert.match(metrics, /plinth_graphql_auth_failures_total\{reason="expired"\} 1/);
+    assert.equal((await fetch(url.replace('/graphql', '/metrics'))).status, 404, 'metrics stay off the routed port');
     assert.match(metrics, /plinth_graphql_auth_failures_total\{reason="bad-signature"\} 2/);
   });
 
@@ -323,7 +330,7 @@ describe('GraphQLApi', () => {
     );
     assert.match(deep.errors?.[0]?.message ?? '', /Query depth limit of 6 exceeded, found 9/);
     assert.equal(deep.data, undefined);
-    const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     assert.match(metrics, /plinth_graphql_rejected_total\{limit="depth"\} 1/);
     // A cost ceiling below what the query costs refuses it before execution.
     const cheap = buildApi({ ...rendered, limits: { maxCost: 3 } });
@@ -351,22 +358,31 @@ describe('plinth-graphql as a process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-graphql-'));
     const file = join(dir, 'graphql.json');
     writeFileSync(file, JSON.stringify(rendered), { mode: 0o600 });
-    const probe = createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => probe.once('listening', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    // Two free ports, held together while they are picked so they differ.
+    const probes = [createServer().listen(0, '127.0.0.1'), createServer().listen(0, '127.0.0.1')];
+    await Promise.all(probes.map((p) => new Promise((r) => p.once('listening', r))));
+    const [port, adminPort] = probes.map((p) => (p.address() as AddressInfo).port);
+    await Promise.all(probes.map((p) => new Promise((r) => p.close(r))));
     const main = join(import.meta.dirname, '..', '..', 'apps', 'graphql', 'src', 'main.ts');
     const child = spawn(process.execPath, [main], {
       env: {
         ...process.env,
         PLINTH_GRAPHQL_CONFIG: file,
         PORT: String(port),
+        PLINTH_ADMIN_PORT: String(adminPort),
         HOST: '127.0.0.1',
         PLINTH_LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let log = '';
+    child.stdout.on('data', (d) => {
+      log += d;
+    });
+    child.stderr.on('data', (d) => {
+      log += d;
+    });
     try {
       const at = `http://127.0.0.1:${port}`;
       await eventually(
@@ -382,6 +398,11 @@ describe('plinth-graphql as a process', () => {
         (await notesOf(undefined, `${at}/graphql`)).map((n) => n.body),
         ['alice public'],
       );
+      const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`).then(
+        (r) => r.text(),
+        (e: Error) => assert.fail(`metrics on ${adminPort}: ${e.message}; process output: ${log}`),
+      );
+      assert.match(metrics, /plinth_graphql_requests_total\{code="200"\} 1/);
     } finally {
       child.kill('SIGTERM');
     }

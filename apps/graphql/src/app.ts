@@ -24,7 +24,10 @@ export type { GraphqlConfig } from '@plinth/api';
 export { type AuthConfig, AuthError, type JwtConfig, pgSettingsFor } from './auth.ts';
 
 export interface GraphqlApi {
+  /** The API (what the gateway routes to): /graphql, /, and /healthz. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Metrics and health, for a port that stays inside the cluster: /metrics, /healthz. */
+  adminListener: (req: IncomingMessage, res: ServerResponse) => void;
   registry: Registry;
   /** Resolves once the schema is built (introspection of the database done). */
   ready(): Promise<void>;
@@ -191,16 +194,18 @@ export function build(config: GraphqlConfig, deps: { logger?: Logger; registry?:
     res.end(JSON.stringify(body));
   };
 
+  const adminListener = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/healthz') return json(res, 200, { status: 'ok' });
+    if (req.url !== '/metrics') return json(res, 404, { error: 'not found: /metrics, /healthz' });
+    void registry.metrics().then((m) => {
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(m);
+    });
+  };
+
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     if (url === '/healthz') return json(res, 200, { status: 'ok' });
-    if (url === '/metrics') {
-      void registry.metrics().then((m) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(m);
-      });
-      return;
-    }
     const end = duration.startTimer();
     res.once('finish', () => {
       end();
@@ -229,6 +234,7 @@ export function build(config: GraphqlConfig, deps: { logger?: Logger; registry?:
 
   return {
     listener,
+    adminListener,
     registry,
     async ready() {
       await serv.ready();

@@ -30,7 +30,11 @@ const server =
     : createServer(api.listener);
 await api.ready();
 server.listen(port, process.env.HOST ?? '0.0.0.0', () => log.info({ port, tls: !!(cert && key) }, 'graphql listening'));
+// Metrics stay off the routed port: the gateway forwards everything under the API's prefix.
+const adminPort = Number(process.env.PLINTH_ADMIN_PORT ?? 9090);
+const admin = createServer(api.adminListener).listen(adminPort, process.env.POD_IP ?? process.env.HOST ?? '127.0.0.1');
 const stop = async () => {
+  admin.close();
   server.close();
   await api.close();
   process.exit(0);

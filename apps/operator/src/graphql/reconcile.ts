@@ -116,8 +116,13 @@ export function renderGraphqlApi(api: GraphQLApiObject, config: GraphqlConfig, i
                 env: [
                   { name: 'PLINTH_GRAPHQL_CONFIG', value: `${CONFIG_DIR}/graphql.json` },
                   { name: 'PORT', value: '8080' },
+                  { name: 'PLINTH_ADMIN_PORT', value: '9090' },
+                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 ],
-                ports: [{ name: 'http', containerPort: 8080 }],
+                ports: [
+                  { name: 'http', containerPort: 8080 },
+                  { name: 'metrics', containerPort: 9090 },
+                ],
                 readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
                 volumeMounts: [
