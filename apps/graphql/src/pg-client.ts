@@ -18,7 +18,7 @@ export function markReadOnly(pgSettings: object): void {
   readOnly.add(pgSettings);
 }
 
-export function withPgClientFor(pool: pg.Pool, onError: (e: Error) => void): WithPgClient {
+function withPgClientFor(pool: pg.Pool, onError: (e: Error) => void): WithPgClient {
   const withPgClient = (async (pgSettings, callback) => {
     const client = await pool.connect();
     let broken = false;

@@ -7,7 +7,7 @@ import type { KubeClient, KubeObject } from '@plinth/kube';
 import { isNotFound, type ResourceType } from '@plinth/kube';
 import type { HealthCheck } from './catalog/index.ts';
 import type { PlatformConfig } from './config.ts';
-import { render } from './render.ts';
+import { HELM_RELEASE, HELM_RELEASE_API, render } from './render.ts';
 
 const FIELD_MANAGER = 'plinth';
 const INVENTORY = { namespace: 'kube-system', name: 'plinth-install' };
@@ -102,7 +102,7 @@ async function writeInventory(client: KubeClient, refs: Ref[]): Promise<void> {
 
 /** Is the check healthy? A reason when not. */
 async function healthOf(client: KubeClient, discovery: Discovery, h: HealthCheck): Promise<true | string> {
-  const apiVersion = h.kind === 'HelmRelease' ? 'helm.toolkit.fluxcd.io/v2' : 'apps/v1';
+  const apiVersion = h.kind === 'HelmRelease' ? HELM_RELEASE_API : 'apps/v1';
   const type = await discovery.type(apiVersion, h.kind);
   if (!type) return `${apiVersion} ${h.kind} is not served (is Flux installed?)`;
   const obj = await client.get<
@@ -217,9 +217,9 @@ export async function up(
   const discovery = new Discovery(client);
   const rendered = render(config);
   const needFlux = rendered.filter((r) => r.component.helm).map((r) => r.component.name);
-  if (needFlux.length && !(await discovery.type('helm.toolkit.fluxcd.io/v2', 'HelmRelease'))) {
+  if (needFlux.length && !(await discovery.type(HELM_RELEASE_API, HELM_RELEASE.kind))) {
     throw new InstallError(
-      `${needFlux.join(', ')} install through Flux, which this cluster does not run (no helm.toolkit.fluxcd.io/v2 HelmRelease): install Flux first (flux install), or disable them under components`,
+      `${needFlux.join(', ')} install through Flux, which this cluster does not run (no ${HELM_RELEASE_API} HelmRelease): install Flux first (flux install), or disable them under components`,
     );
   }
   const applied: Ref[] = [];

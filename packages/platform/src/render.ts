@@ -5,6 +5,7 @@
 // each depending on the components it needs, so Flux owns the install order. Same config,
 // same bytes.
 import type { KubeObject } from '@plinth/kube';
+import { HELM_RELEASE } from '@plinth/tenancy';
 import { stringify } from 'yaml';
 import { type Component, catalog } from './catalog/index.ts';
 import type { PlatformConfig } from './config.ts';
@@ -22,6 +23,8 @@ export interface RenderedComponent {
 }
 
 export const FLUX_NAMESPACE = 'flux-system';
+export { HELM_RELEASE };
+export const HELM_RELEASE_API = `${HELM_RELEASE.group}/${HELM_RELEASE.version}`;
 const FLUX_INTERVAL = '30m';
 const LABELS = { 'app.kubernetes.io/managed-by': 'plinth', 'app.kubernetes.io/part-of': 'plinth-platform' };
 
@@ -59,7 +62,7 @@ function helmObjects(k: Component, c: PlatformConfig, dependsOn: string[]): Kube
       ? []
       : [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: k.namespace, labels: LABELS } }];
   const release = {
-    apiVersion: 'helm.toolkit.fluxcd.io/v2',
+    apiVersion: HELM_RELEASE_API,
     kind: 'HelmRelease',
     metadata: { name: k.name, namespace: FLUX_NAMESPACE, labels: LABELS },
     spec: {

@@ -17,7 +17,7 @@ export {
   renderTenantNamespace,
   renderVirtualCluster,
   TENANT_LABEL,
-  TENANT_OBJECT_NAMES,
+  TENANT_OBJECTS,
   type TenantRenderOptions,
   VCLUSTER_CHART,
 } from './render.ts';

@@ -163,20 +163,24 @@ export function renderTenantNamespace(t: TenantObject, namespace: string, opts: 
   return objects as KubeObject[];
 }
 
-/** Names of everything renderTenantNamespace can make, by kind, so stale ones can be removed. */
-export const TENANT_OBJECT_NAMES = {
-  ResourceQuota: ['plinth-tenant'],
-  LimitRange: ['plinth-tenant'],
-  NetworkPolicy: [
-    'plinth-default-deny',
-    'plinth-allow-tenant',
-    'plinth-allow-dns',
-    'plinth-allow-platform',
-    'plinth-allow-peers',
-    'plinth-allow-egress',
-  ],
-  RoleBinding: ['plinth-tenant-admins', 'plinth-developers', 'plinth-viewers'],
-} as const;
+/**
+ * Every object renderTenantNamespace can make, as `Kind/name` (derived by rendering a tenant
+ * that asks for everything), so objects a spec no longer asks for can be removed.
+ */
+export const TENANT_OBJECTS: readonly string[] = renderTenantNamespace(
+  {
+    metadata: { name: 'all' },
+    spec: {
+      namespaces: ['all'],
+      quota: { cpu: '1' },
+      limits: { defaultCpu: '1' },
+      network: { peers: ['peer'], egressCIDRs: ['10.0.0.0/8'] },
+      access: { admins: ['a'], developers: ['d'], viewers: ['v'] },
+    },
+  } as TenantObject,
+  'all',
+  { groupsPrefix: '', platformNamespace: 'platform' },
+).map((o) => `${o.kind}/${o.metadata?.name}`);
 
 /** The vcluster chart tenants get (the platform catalog registers this HelmRepository). */
 export const VCLUSTER_CHART = { repository: 'https://charts.loft.sh', chart: 'vcluster', version: '0.27.0' } as const;

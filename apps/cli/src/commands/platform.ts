@@ -19,13 +19,6 @@ import {
   up,
 } from '@plinth/platform';
 
-export const PLATFORM_USAGE = `usage:
-  plinth render [-c platform.yaml|platform.ts] [--out dir] [--path ./platform]
-  plinth up     [-c platform.yaml] [--timeout 600]
-  plinth status [-c platform.yaml]
-  plinth down   [--delete-volumes] [--delete-resources]
-`;
-
 /** The config from -c (YAML or TypeScript), or the dev profile's defaults. */
 export async function configFrom(file: string | undefined): Promise<PlatformConfig> {
   return file ? loadConfig(file) : resolveConfig({}, '(defaults)');

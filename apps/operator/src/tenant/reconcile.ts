@@ -25,14 +25,14 @@ import {
   renderTenantNamespace,
   renderVirtualCluster,
   TENANT_LABEL,
-  TENANT_OBJECT_NAMES,
+  TENANT_OBJECTS,
 } from '@plinth/tenancy';
 import type { OperatorConfig } from '../config.ts';
 import { degradedOnError, statusWriter, withConditions } from '../status.ts';
 
 export const TenantType = resourceOf(TenantKind);
 const FINALIZER = 'plinth.dev/tenant';
-const TYPES: Record<keyof typeof TENANT_OBJECT_NAMES, ResourceType> = {
+const TYPES: Record<string, ResourceType> = {
   ResourceQuota: Resources.ResourceQuota,
   LimitRange: Resources.LimitRange,
   NetworkPolicy: Resources.NetworkPolicy,
@@ -49,8 +49,10 @@ export function tenantReconciler(deps: { client: KubeClient; config: OperatorCon
 
   /** Removes the tenant's objects from a namespace, keeping `keep` (kind/name). */
   async function prune(namespace: string, keep: Set<string>): Promise<void> {
-    for (const [kind, names] of Object.entries(TENANT_OBJECT_NAMES) as [keyof typeof TYPES, readonly string[]][]) {
-      for (const name of names) if (!keep.has(`${kind}/${name}`)) await client.delete(TYPES[kind], { namespace, name });
+    for (const ref of TENANT_OBJECTS) {
+      const [kind = '', name = ''] = ref.split('/');
+      const type = TYPES[kind];
+      if (type && !keep.has(ref)) await client.delete(type, { namespace, name });
     }
   }
 
@@ -145,7 +147,9 @@ export function tenantReconciler(deps: { client: KubeClient; config: OperatorCon
       const objects = renderTenantNamespace(t, name, renderOptions);
       for (const obj of objects) {
         obj.metadata = { ...obj.metadata, ownerReferences: owner };
-        await client.apply(TYPES[obj.kind as keyof typeof TYPES], obj, { fieldManager: config.fieldManager });
+        const type = TYPES[obj.kind ?? ''];
+        if (!type) throw new Error(`tenant render made a ${obj.kind}, which the reconcile has no type for`);
+        await client.apply(type, obj, { fieldManager: config.fieldManager });
       }
       await prune(name, new Set(objects.map((o) => `${o.kind}/${o.metadata?.name}`)));
       statuses.push({ name, phase: ns?.status?.phase ?? 'Active', created });
