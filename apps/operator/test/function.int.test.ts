@@ -254,6 +254,43 @@ describe('Function controller', () => {
     );
   });
 
+  it('refuses, at the API server, names and images the operator cannot use, and leaves nothing behind', async () => {
+    const refused = async (name: string, spec: Record<string, unknown>, field: RegExp) =>
+      assert.rejects(client.create(FunctionType, fnObject(name, spec)), (e: unknown) => {
+        assert.ok(e instanceof KubeApiError && e.statusCode === 422, String(e));
+        assert.match(e.message, field);
+        return true;
+      });
+    const image = { image: 'registry.example.com/team/app:1.4' };
+    // A dot: the Deployment a.b-00001 would be valid, its Service not.
+    await refused('a.b', image, /metadata\.name: Invalid value: .*must be a DNS-1035 label.*\(no dots\)/);
+    await refused('9lives', image, /metadata\.name: Invalid value: .*must be a DNS-1035 label/);
+    // 51 characters: <name>-00001-source and the Service name's label would not fit.
+    const long = `f${'x'.repeat(50)}`;
+    await refused(long, image, /metadata\.name: Invalid value: .*may have at most 50 characters/);
+    await refused('spaced', { image: 'registry.example.com/team/app:1.4 --privileged' }, /spec\.image: Invalid value/);
+    await refused(
+      'spaced',
+      { image: 'nginx bad' },
+      /spec\.image: Invalid value: "nginx bad": must be an image reference/,
+    );
+
+    // The operator is running (a valid Function next to them gets its Deployment), and none of
+    // the refused ones left anything: no Function stored, no Deployment, no Service.
+    await client.create(FunctionType, fnObject('f'.repeat(50), image));
+    await eventually('the valid Function’s Deployment', () => deployment(`${'f'.repeat(50)}-00001`), 30_000);
+    const fns = await client.list<FunctionObject & KubeObject>(FunctionType, { namespace: ns });
+    const deployments = await client.list(Resources.Deployment, { namespace: ns });
+    const services = await client.list(Resources.Service, { namespace: ns });
+    for (const bad of ['a.b', '9lives', long, 'spaced']) {
+      assert.ok(!fns.items.some((f) => f.metadata.name === bad), `Function ${bad} was stored`);
+      for (const list of [deployments, services]) {
+        assert.ok(!list.items.some((o) => o.metadata?.name?.startsWith(`${bad}-`)), `${bad}: a child was left`);
+      }
+    }
+    await client.delete(FunctionType, { namespace: ns, name: 'f'.repeat(50) });
+  });
+
   it('removes everything it created when the Function is deleted', async () => {
     await client.delete(FunctionType, { namespace: ns, name: 'hello' });
     await eventually(

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { FunctionKind, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import {
+  ensureCrd,
+  getCondition,
+  KubeApiError,
+  KubeClient,
+  type KubeObject,
+  Resources,
+  resourceOf,
+} from '@plinth/kube';
 import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
 
 const TriggerType = resourceOf(KafkaTriggerKind);
@@ -135,4 +143,68 @@ it('runs a connector for a trigger once its Function and Secrets exist, and clea
       (await client.get(Resources.Secret, { namespace: ns, name: 'kt-orders-config' })) === undefined,
     60_000,
   );
+});
+
+it('keeps every consumer group inside the trigger’s namespace: another namespace’s is refused, a shared one is scoped', async () => {
+  const victim = uniqueName('victim');
+  const spec = (consumerGroup: string) => ({
+    functionRef: { name: 'process' },
+    bootstrapServers: ['kafka.data.svc:9092'],
+    topics: ['orders'],
+    consumerGroup,
+  });
+  const create = (name: string, consumerGroup: string) =>
+    client.create(TriggerType, {
+      apiVersion: KafkaTriggerKind.apiVersion,
+      kind: KafkaTriggerKind.kind,
+      metadata: { name, namespace: ns },
+      spec: spec(consumerGroup),
+    } as KubeObject);
+
+  // The attack: join the victim's trigger group (its default, plinth.<victim ns>.<trigger>).
+  await assert.rejects(create('stealer', `plinth.${victim}.orders`), (e: unknown) => {
+    assert.ok(e instanceof KubeApiError && e.statusCode === 422, String(e));
+    assert.match(e.message, /spec\.consumerGroup: Invalid value: .*leave out the plinth\. prefix/);
+    return true;
+  });
+  assert.equal(await client.get(TriggerType, { namespace: ns, name: 'stealer' }), undefined);
+  assert.equal(await client.get(Resources.Deployment, { namespace: ns, name: 'kt-stealer' }), undefined);
+
+  // A group by any other name is this namespace's: the connector's config says so.
+  if (!(await client.get(resourceOf(FunctionKind), { namespace: ns, name: 'process' }))) {
+    await client.create(resourceOf(FunctionKind), {
+      apiVersion: FunctionKind.apiVersion,
+      kind: FunctionKind.kind,
+      metadata: { name: 'process', namespace: ns },
+      spec: { runtime: 'node', source: { inline: 'export default () => 1' } },
+    } as KubeObject);
+  }
+  await create('sharer', `${victim}.orders`);
+  const secret = await eventually(
+    'the connector config',
+    () =>
+      client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+        namespace: ns,
+        name: 'kt-sharer-config',
+      }),
+    30_000,
+  );
+  const rendered = JSON.parse(Buffer.from(secret.data['connector.json'] ?? '', 'base64').toString('utf8'));
+  assert.equal(rendered.group, `plinth.${ns}.${victim}.orders`);
+  assert.ok(!rendered.group.startsWith(`plinth.${victim}.`));
+  // …and that config is what the connector Deployment runs with.
+  const d = await eventually(
+    'the connector Deployment',
+    () =>
+      client.get<KubeObject & { spec: { template: { spec: { volumes: { secret?: { secretName: string } }[] } } } }>(
+        Resources.Deployment,
+        { namespace: ns, name: 'kt-sharer' },
+      ),
+    30_000,
+  );
+  assert.deepEqual(
+    d.spec.template.spec.volumes.map((v) => v.secret?.secretName),
+    ['kt-sharer-config'],
+  );
+  await client.delete(TriggerType, { namespace: ns, name: 'sharer' });
 });

@@ -352,7 +352,15 @@ describe('Tenant', () => {
       name: 'plinth-tenant',
     });
     assert.deepEqual(quota?.spec.hard, { 'limits.cpu': '8', 'requests.cpu': '8', pods: '40' });
-    assert.equal(await admin.get(Resources.LimitRange, { namespace: a1, name: 'plinth-tenant' }), undefined);
+    // No `limits` any more, but a quota on cpu: the LimitRange keeps default cpu limits (and
+    // drops the memory ones, memory being no longer under quota).
+    const limitRange = await admin.get<KubeObject & { spec: { limits: unknown[] } }>(Resources.LimitRange, {
+      namespace: a1,
+      name: 'plinth-tenant',
+    });
+    assert.deepEqual(limitRange?.spec.limits, [
+      { type: 'Container', default: { cpu: '1' }, defaultRequest: { cpu: '100m' } },
+    ]);
     assert.equal(
       (await admin.get(Resources.Namespace, { name: a1 }))?.metadata?.labels?.['pod-security.kubernetes.io/enforce'],
       'baseline',

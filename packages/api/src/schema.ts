@@ -1,7 +1,7 @@
 // One schema per kind: TypeBox describes the spec and status once; from it come the
 // TypeScript type (Static), the CRD's structural openAPIV3Schema, and validation.
 import { type Static, type TObject, type TSchema, Type, Kind as TypeBoxKind, TypeRegistry } from '@sinclair/typebox';
-import { DefaultErrorFunction, SetErrorFunction } from '@sinclair/typebox/errors';
+import { DefaultErrorFunction, SetErrorFunction, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 
 // StringEnum is a TypeBox kind of its own so it validates and renders as a plain `enum`.
@@ -9,11 +9,13 @@ TypeRegistry.Set<{ enum: string[] }>(
   'StringEnum',
   (schema, value) => typeof value === 'string' && schema.enum.includes(value),
 );
-SetErrorFunction((error) =>
-  error.schema[TypeBoxKind] === 'StringEnum'
-    ? `must be one of: ${(error.schema.enum as string[]).join(', ')}`
-    : DefaultErrorFunction(error),
-);
+SetErrorFunction((error) => {
+  if (error.schema[TypeBoxKind] === 'StringEnum')
+    return `must be one of: ${(error.schema.enum as string[]).join(', ')}`;
+  const message = error.schema[PATTERN_MESSAGE];
+  if (typeof message === 'string' && error.errorType === ValueErrorType.StringPattern) return message;
+  return DefaultErrorFunction(error);
+});
 
 /** A string limited to the given values; rendered as an OpenAPI `enum` (structural, unlike anyOf). */
 export function StringEnum<const T extends readonly string[]>(
@@ -21,6 +23,44 @@ export function StringEnum<const T extends readonly string[]>(
   options: { description?: string; default?: T[number] } = {},
 ) {
   return Type.Unsafe<T[number]>({ [TypeBoxKind]: 'StringEnum', type: 'string', enum: [...values], ...options });
+}
+
+// Where a PatternString keeps its message; dropped from the CRD (only x-kubernetes-* keys stay).
+const PATTERN_MESSAGE = 'x-plinth-pattern-message';
+
+/**
+ * A string that must match `pattern`, refused with `message` (what to write instead) rather than
+ * the bare regular expression. The CRD carries it as a CEL rule on the field
+ * (`self.matches(...)`), so the API server's error names the field and says what to fix;
+ * TypeScript validation checks the same pattern and reports the same message. The pattern is
+ * RE2 and ECMAScript alike and has no quote or backslash (write `[.]`, not `\\.`), so it
+ * reads the same inside the CEL string literal.
+ */
+export function PatternString(
+  pattern: string,
+  message: string,
+  options: { description?: string; minLength?: number; maxLength?: number; default?: string } = {},
+) {
+  if (/['\\]/.test(pattern)) throw new Error(`PatternString: no quotes or backslashes in ${pattern}`);
+  return Type.String({ ...options, pattern, [PATTERN_MESSAGE]: message });
+}
+
+/**
+ * An OCI image reference as container runtimes parse it (the distribution reference grammar):
+ * `[host[:port]/]path[:tag][@sha256:<hex>]`, no whitespace, lowercase path components.
+ */
+export const IMAGE_REFERENCE =
+  '^(([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9])([.]([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9]))*(:[0-9]+)?/)?' +
+  '[a-z0-9]+(([.]|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([.]|_|__|-+)[a-z0-9]+)*)*' +
+  '(:[a-zA-Z0-9_][-a-zA-Z0-9_.]{0,127})?(@sha256:[a-f0-9]{64})?$';
+
+/** `spec.image`-style fields: an image reference, refused with what a valid one looks like. */
+export function ImageReference(options: { description?: string } = {}) {
+  return PatternString(
+    IMAGE_REFERENCE,
+    'must be an image reference [registry[:port]/]repository[:tag][@sha256:<64 hex digits>] with a lowercase repository and no spaces, e.g. registry.example.com/team/app:1.4',
+    { minLength: 1, maxLength: 1024, ...options },
+  );
 }
 
 /** A standard Kubernetes condition (metav1.Condition). */
@@ -89,6 +129,45 @@ export interface KindDefinition<Spec extends TObject, Status extends TObject> {
    * x-kubernetes-validations) and the same rule as a TypeScript predicate for local checks.
    */
   readonly rules?: readonly SpecRule<Static<Spec>>[];
+  /**
+   * What metadata.name must be because the operator derives Kubernetes names from it. The API
+   * server refuses any other name (CEL rules at the CRD root, where `self.metadata.name` is
+   * visible) and `validate` checks the same rule, so no object is stored that the operator
+   * could only fail on later.
+   */
+  readonly nameRule?: NameRule;
+}
+
+export interface NameRule {
+  /** Longest name: the longest derived name must still fit its own limit. */
+  readonly maxLength: number;
+  /** A DNS-1035 label (starts with a letter), as a Service name must be; otherwise a DNS-1123 label. */
+  readonly dns1035?: boolean;
+  /** Why, for the message: which name the operator derives and its limit. */
+  readonly because: string;
+}
+
+const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** The rules a NameRule stands for: CEL over the whole object, and the same check over the name. */
+export function nameRules(rule: NameRule): { cel: string; check: (name: string) => boolean; message: string }[] {
+  const pattern = rule.dns1035 ? DNS1035_LABEL : DNS1123_LABEL;
+  const label = rule.dns1035
+    ? "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (no dots)"
+    : "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (no dots)";
+  return [
+    {
+      cel: `self.metadata.name.size() <= ${rule.maxLength}`,
+      check: (name) => name.length <= rule.maxLength,
+      message: `may have at most ${rule.maxLength} characters: ${rule.because}`,
+    },
+    {
+      cel: `self.metadata.name.matches('${pattern}')`,
+      check: (name) => new RegExp(pattern).test(name),
+      message: `must be ${label}; ${rule.because}`,
+    },
+  ];
 }
 
 export interface SpecRule<S> {
@@ -182,6 +261,11 @@ export function defineKind<Spec extends TObject, Status extends TObject>(
         path: toKubectlPath(e.path),
         message: e.message,
       }));
+      const name = (obj as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+      if (def.nameRule && typeof name === 'string') {
+        for (const r of nameRules(def.nameRule))
+          if (!r.check(name)) issues.push({ path: 'metadata.name', message: r.message });
+      }
       if (issues.length > 0 || !withDefaults.spec) return issues;
       const spec = withDefaults.spec;
       return (def.rules ?? [])
@@ -254,6 +338,14 @@ export function toStructural(schema: TSchema): Record<string, unknown> {
     }
   }
   if (s.type === 'array' && s.items) out.items = toStructural(s.items as TSchema);
+  // A PatternString: the pattern becomes a CEL rule, so the API server answers with its message.
+  if (typeof s[PATTERN_MESSAGE] === 'string' && typeof s.pattern === 'string') {
+    delete out.pattern;
+    out['x-kubernetes-validations'] = [
+      ...((out['x-kubernetes-validations'] as unknown[] | undefined) ?? []),
+      { rule: `self.matches('${s.pattern}')`, message: s[PATTERN_MESSAGE] },
+    ];
+  }
   return out;
 }
 
@@ -290,7 +382,10 @@ function renderCrd<Spec extends TObject, Status extends TObject>(
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
-                metadata: { type: 'object' },
+                // The name rules' fieldPath must be a path the schema declares.
+                metadata: def.nameRule
+                  ? { type: 'object', properties: { name: { type: 'string' } } }
+                  : { type: 'object' },
                 spec: {
                   ...toStructural(def.spec),
                   ...(def.rules?.length
@@ -306,6 +401,15 @@ function renderCrd<Spec extends TObject, Status extends TObject>(
                 status: toStructural(def.status),
               },
               required: ['spec'],
+              ...(def.nameRule
+                ? {
+                    'x-kubernetes-validations': nameRules(def.nameRule).map((r) => ({
+                      rule: r.cel,
+                      message: r.message,
+                      fieldPath: '.metadata.name',
+                    })),
+                  }
+                : {}),
             },
           },
         },

@@ -1,7 +1,7 @@
 // What a Kafka trigger's connector is told: the KafkaTrigger spec with its Secret references
 // resolved and its target (the function's URL through the gateway) filled in. One definition
 // for the operator (in a cluster) and `plinth dev` (locally).
-import { KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import { consumerGroupId, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
 
 export interface ConnectorConfig {
   /** `namespace/name` of the trigger, for logs and metrics. */
@@ -42,7 +42,7 @@ export function connectorConfig(
     name: `${ns}/${t.metadata.name}`,
     bootstrapServers: spec.bootstrapServers,
     topics: spec.topics,
-    group: spec.consumerGroup ?? `plinth.${ns}.${t.metadata.name}`,
+    group: consumerGroupId({ metadata: { ...t.metadata, namespace: ns }, spec }),
     startFrom: spec.startFrom,
     ...(spec.tls
       ? { tls: { ca: secrets.ca, cert: secrets.cert, key: secrets.key, serverName: spec.tls.serverName } }

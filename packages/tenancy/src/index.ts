@@ -12,8 +12,10 @@ export {
 } from './identity.ts';
 export {
   CREATED_ANNOTATION,
+  DEFAULT_CONTAINER_LIMITS,
   HELM_RELEASE,
   namespaceLabels,
+  renderLimits,
   renderTenantNamespace,
   renderVirtualCluster,
   TENANT_LABEL,

@@ -1,7 +1,7 @@
 // What a Tenant becomes in each of its namespaces (pure): Pod Security labels on the
 // namespace, a ResourceQuota, a LimitRange, default-deny NetworkPolicies with the platform's
 // allowances, and RoleBindings of its directory groups to the platform roles.
-import { TenantKind, type TenantObject } from '@plinth/api';
+import { TenantKind, type TenantObject, type TenantSpec } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 import { ROLE_NAMES } from './roles.ts';
 
@@ -14,6 +14,53 @@ export interface TenantRenderOptions {
   groupsPrefix: string;
   /** Where the gateway and metrics run; their pods may reach tenant pods. */
   platformNamespace: string;
+}
+
+/**
+ * The container defaults a tenant's LimitRange gets for cpu or memory when its quota constrains
+ * that resource and `limits` says nothing about it. A quota on cpu or memory makes the API server
+ * refuse every pod whose containers do not all set that request and limit ("must specify
+ * limits.cpu"); with these defaults such pods are admitted (and count against the quota).
+ */
+export const DEFAULT_CONTAINER_LIMITS = {
+  cpu: { limit: '1', request: '100m' },
+  memory: { limit: '512Mi', request: '128Mi' },
+} as const;
+
+type Limits = NonNullable<TenantSpec['limits']>;
+type Quota = TenantSpec['quota'];
+
+/**
+ * The LimitRange spec for a tenant's namespaces: what `limits` declares, and for cpu and memory
+ * under quota with no default of their own, a default limit and request. Where `limits` gives
+ * some of them, the rest follow as Kubernetes itself would fill them in (default limit from
+ * max, default request from the default limit), so a resource under quota always gets both.
+ */
+export function renderLimits(l: Limits | undefined, quota: Quota): { limits: Record<string, unknown>[] } | undefined {
+  const def: Record<string, string> = {};
+  const request: Record<string, string> = {};
+  const max: Record<string, string> = {};
+  const given = {
+    cpu: { limit: l?.defaultCpu, request: l?.defaultRequestCpu, max: l?.maxCpu },
+    memory: { limit: l?.defaultMemory, request: l?.defaultRequestMemory, max: l?.maxMemory },
+  };
+  for (const r of ['cpu', 'memory'] as const) {
+    const g = given[r];
+    if (g.max) max[r] = g.max;
+    if (quota?.[r]) {
+      const limit = g.limit ?? g.max ?? g.request ?? DEFAULT_CONTAINER_LIMITS[r].limit;
+      def[r] = limit;
+      request[r] = g.request ?? (g.limit || g.max ? limit : DEFAULT_CONTAINER_LIMITS[r].request);
+    } else {
+      if (g.limit) def[r] = g.limit;
+      if (g.request) request[r] = g.request;
+    }
+  }
+  const item: Record<string, unknown> = { type: 'Container' };
+  if (Object.keys(def).length) item.default = def;
+  if (Object.keys(request).length) item.defaultRequest = request;
+  if (Object.keys(max).length) item.max = max;
+  return Object.keys(item).length > 1 ? { limits: [item] } : undefined;
 }
 
 /** Labels a tenant puts on each of its namespaces. */
@@ -60,26 +107,9 @@ export function renderTenantNamespace(t: TenantObject, namespace: string, opts: 
     objects.push({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: metadata('plinth-tenant'), spec: { hard } });
   }
 
-  const l = spec.limits;
-  if (l) {
-    const pick = (cpu?: string, memory?: string) => {
-      const r: Record<string, string> = {};
-      if (cpu) r.cpu = cpu;
-      if (memory) r.memory = memory;
-      return Object.keys(r).length ? r : undefined;
-    };
-    const limit = {
-      type: 'Container',
-      default: pick(l.defaultCpu, l.defaultMemory),
-      defaultRequest: pick(l.defaultRequestCpu, l.defaultRequestMemory),
-      max: pick(l.maxCpu, l.maxMemory),
-    };
-    objects.push({
-      apiVersion: 'v1',
-      kind: 'LimitRange',
-      metadata: metadata('plinth-tenant'),
-      spec: { limits: [Object.fromEntries(Object.entries(limit).filter(([, v]) => v !== undefined))] },
-    });
+  const limitRange = renderLimits(spec.limits, q);
+  if (limitRange) {
+    objects.push({ apiVersion: 'v1', kind: 'LimitRange', metadata: metadata('plinth-tenant'), spec: limitRange });
   }
 
   const policy = (name: string, body: Record<string, unknown>) => ({

@@ -43,7 +43,18 @@ const MAX_NAME = 50; // <name>-00001-source must stay a 63-character DNS label
 
 interface DeploymentObject extends KubeObject {
   spec?: { replicas?: number };
-  status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+/** Why a revision's pods cannot be created (quota, LimitRange, Pod Security...), as the Deployment says. */
+function podFailure(d: DeploymentObject | undefined): string | undefined {
+  const c = d?.status?.conditions?.find((x) => x.type === 'ReplicaFailure' && x.status === 'True');
+  return c ? (c.message ?? c.reason ?? 'ReplicaFailure') : undefined;
 }
 
 export interface FunctionDeps {
@@ -176,13 +187,23 @@ export function functionReconciler(deps: FunctionDeps) {
       }));
     const inTraffic = revisions.filter((r) => serving.has(r.name));
     const notReady = [...serving].filter((r) => !wasReady(r));
+    // Pods the API server refuses (a quota, a LimitRange, Pod Security) never turn up: say why.
+    const refused = [...new Set([...serving, latestCreated])].flatMap((r) => {
+      const why = podFailure(byName.get(r));
+      return why ? [`revision ${r} cannot create pods: ${why}`] : [];
+    });
+    const refusedCond: ConditionInput | undefined = refused.length
+      ? { type: 'Degraded', status: 'True', reason: 'PodCreationFailed', message: refused.join('; ') }
+      : undefined;
     const readyCond: ConditionInput = notReady.length
-      ? {
-          type: 'Ready',
-          status: 'False',
-          reason: 'RevisionNotReady',
-          message: `waiting for revision(s) ${notReady.join(', ')} to have a ready replica`,
-        }
+      ? refusedCond && notReady.some((r) => podFailure(byName.get(r)))
+        ? { ...refusedCond, type: 'Ready', status: 'False' }
+        : {
+            type: 'Ready',
+            status: 'False',
+            reason: 'RevisionNotReady',
+            message: `waiting for revision(s) ${notReady.join(', ')} to have a ready replica`,
+          }
       : {
           type: 'Ready',
           status: 'True',
@@ -215,7 +236,7 @@ export function functionReconciler(deps: FunctionDeps) {
       conditions: conditions(fn, [
         readyCond,
         progressing,
-        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+        refusedCond ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
       ]),
     });
   }

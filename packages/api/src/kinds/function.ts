@@ -3,7 +3,15 @@
 // traffic split can change without one.
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConditionsSchema, defineKind, HttpRouteSchema, type ObjectOf, StringEnum } from '../schema.ts';
+import {
+  ConditionsSchema,
+  defineKind,
+  HttpRouteSchema,
+  ImageReference,
+  type NameRule,
+  type ObjectOf,
+  StringEnum,
+} from '../schema.ts';
 
 export const Runtimes = ['node', 'python', 'go', 'java'] as const;
 export type Runtime = (typeof Runtimes)[number];
@@ -17,6 +25,18 @@ export const DefaultHandlers: Record<Runtime, string> = {
 };
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/**
+ * A Function's name: each revision is a Service `<name>-00001` (a DNS-1035 label of at most 63
+ * characters), so the name is a DNS-1035 label short enough to leave room for revision numbers
+ * well past 00001 (and for `<name>-00001-source`).
+ */
+export const FunctionNameRule: NameRule = {
+  maxLength: 50,
+  dns1035: true,
+  because:
+    'the operator names each revision Service <name>-00001 after it, and a Service name is a DNS-1035 label of at most 63 characters',
+};
 const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
 
 const KeyRef = Type.Object({
@@ -88,10 +108,9 @@ export const FunctionSpecSchema = Type.Object({
   ),
   source: Type.Optional(Source),
   image: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 1024,
-      description: 'A ready image serving the function contract on :8080.',
+    ImageReference({
+      description:
+        'A ready image serving the function contract on :8080: [registry[:port]/]repository[:tag][@sha256:digest].',
     }),
   ),
   env: Type.Optional(Type.Array(EnvVar, { maxItems: 128 })),
@@ -155,6 +174,7 @@ export const FunctionKind = defineKind({
   description:
     'A function: code or an image served over HTTP, scaled on demand (to zero), with revisions and traffic splits.',
   spec: FunctionSpecSchema,
+  nameRule: FunctionNameRule,
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     url: Type.Optional(Type.String()),

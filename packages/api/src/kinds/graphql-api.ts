@@ -57,6 +57,11 @@ export const GraphQLApiKind = defineKind({
   scope: 'Namespaced',
   description: 'A permissioned GraphQL API over a Database: JWT to role and RLS claims, limits, metrics.',
   spec: GraphQLApiSpecSchema,
+  nameRule: {
+    maxLength: 59,
+    because:
+      'the operator names the Service gql-<name> after it, and a Service name is a DNS-1035 label of at most 63 characters',
+  },
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     url: Type.Optional(Type.String({ description: 'Where the gateway serves it.' })),

@@ -23,6 +23,7 @@ export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchem
 export {
   DefaultHandlers,
   FunctionKind,
+  FunctionNameRule,
   type FunctionObject,
   type FunctionSpec,
   FunctionSpecSchema,
@@ -37,6 +38,7 @@ export {
   templateHash,
 } from './function.ts';
 export {
+  consumerGroupId,
   KafkaTriggerKind,
   type KafkaTriggerObject,
   type KafkaTriggerSpec,

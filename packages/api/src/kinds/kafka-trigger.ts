@@ -3,6 +3,7 @@
 // its own credentials, RBAC and status (lag, last error).
 import { type Static, Type } from '@sinclair/typebox';
 import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
+import { FunctionNameRule } from './function.ts';
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const TOPIC = '^[a-zA-Z0-9._-]{1,249}$';
@@ -15,8 +16,9 @@ export const SaslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as con
 
 export const KafkaTriggerSpecSchema = Type.Object({
   functionRef: Type.Object(
-    { name: Type.String({ pattern: DNS_LABEL, maxLength: 63 }) },
-    { description: 'The Function to invoke.' },
+    // A Function's name rule: a DNS-1035 label of at most 50 characters.
+    { name: Type.String({ pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$', maxLength: FunctionNameRule.maxLength }) },
+    { description: 'The Function to invoke, in the same namespace.' },
   ),
   path: Type.String({
     pattern: '^/[-a-zA-Z0-9_./]*$',
@@ -26,7 +28,14 @@ export const KafkaTriggerSpecSchema = Type.Object({
   }),
   bootstrapServers: Type.Array(Type.String({ pattern: '^[^:/]+:[0-9]{1,5}$' }), { minItems: 1, maxItems: 16 }),
   topics: Type.Array(Type.String({ pattern: TOPIC }), { minItems: 1, maxItems: 64 }),
-  consumerGroup: Type.Optional(Type.String({ pattern: TOPIC, description: 'Default plinth.<namespace>.<name>.' })),
+  consumerGroup: Type.Optional(
+    Type.String({
+      pattern: TOPIC,
+      maxLength: 200,
+      description:
+        'The consumer group, inside the trigger’s namespace: the connector joins plinth.<namespace>.<consumerGroup>, so triggers of one namespace can share a group but never join another namespace’s. Default: the trigger’s name (plinth.<namespace>.<name>).',
+    }),
+  ),
   startFrom: StringEnum(['earliest', 'latest'] as const, {
     default: 'latest',
     description: 'Where a new group starts.',
@@ -84,6 +93,11 @@ export const KafkaTriggerKind = defineKind({
   description:
     'Delivers messages from Kafka topics to a Function, at least once, with retries and a dead-letter topic.',
   spec: KafkaTriggerSpecSchema,
+  nameRule: {
+    maxLength: 60,
+    because:
+      'the operator names the connector Deployment kt-<name> after it and labels its pods with the name (at most 63 characters)',
+  },
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     lag: Type.Optional(Type.Integer({ description: 'Messages behind, over all partitions.' })),
@@ -110,6 +124,13 @@ export const KafkaTriggerKind = defineKind({
       message: 'retry.initialBackoffMs must not exceed retry.maxBackoffMs',
     },
     {
+      cel: "!has(self.consumerGroup) || !self.consumerGroup.startsWith('plinth.')",
+      check: (s) => !s.consumerGroup?.startsWith('plinth.'),
+      field: 'consumerGroup',
+      message:
+        'consumerGroup is a name inside the trigger’s namespace (the connector joins plinth.<namespace>.<consumerGroup>): leave out the plinth. prefix; another namespace’s group cannot be named',
+    },
+    {
       cel: '!has(self.deadLetterTopic) || !(self.deadLetterTopic in self.topics)',
       check: (s) => !s.deadLetterTopic || !s.topics.includes(s.deadLetterTopic),
       field: 'deadLetterTopic',
@@ -118,3 +139,16 @@ export const KafkaTriggerKind = defineKind({
   ],
 });
 export type KafkaTriggerObject = ObjectOf<typeof KafkaTriggerKind>;
+
+/**
+ * The Kafka consumer group a trigger's connector joins: always under `plinth.<namespace>.`
+ * (namespace names have no dots, so no namespace's groups are under another's prefix), with
+ * spec.consumerGroup, or else the trigger's name, after it. Even a consumerGroup stored before
+ * the API server refused the `plinth.` prefix stays inside the trigger's own namespace.
+ */
+export function consumerGroupId(t: {
+  metadata: { name?: string; namespace?: string };
+  spec: KafkaTriggerSpec;
+}): string {
+  return `plinth.${t.metadata.namespace ?? 'default'}.${t.spec.consumerGroup ?? t.metadata.name ?? ''}`;
+}
