@@ -168,6 +168,8 @@ it('keeps every consumer group inside the trigger’s namespace: another namespa
     return true;
   });
   assert.equal(await client.get(TriggerType, { namespace: ns, name: 'stealer' }), undefined);
+  // Nor can a name make kt-<name> something other than a DNS label.
+  await assert.rejects(create('orders.v2', 'orders'), /metadata\.name: Invalid value: .*must be a DNS-1123 label/);
   assert.equal(await client.get(Resources.Deployment, { namespace: ns, name: 'kt-stealer' }), undefined);
 
   // A group by any other name is this namespace's: the connector's config says so.
