@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DatabaseKind, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
+import { DatabaseKind, type DatabaseObject, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
 import { KubeBackend } from '@plinth/gateway';
 import { build as buildApi, type GraphqlApi } from '@plinth/graphql';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build as buildOperator, configFromEnv, DATABASE_MARKER, type Operator, operatorKinds } from '@plinth/operator';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 
@@ -78,24 +78,6 @@ before(async () => {
   for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('gql');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
-  // The application's migration: the database and its table exist before access is declared.
-  const root = new pg.Client(groundPg('postgres'));
-  await root.connect();
-  await root.query(`CREATE DATABASE ${dbName}`);
-  await root.end();
-  const owner = new pg.Client(groundPg(dbName));
-  await owner.connect();
-  await owner.query(`
-    CREATE SCHEMA app;
-    CREATE TABLE app.notes (
-      id serial PRIMARY KEY,
-      owner text NOT NULL DEFAULT current_setting('jwt.claims.sub', true),
-      body text NOT NULL,
-      public boolean NOT NULL DEFAULT false);
-    INSERT INTO app.notes (owner, body, public) VALUES
-      ('alice', 'alice private', false), ('alice', 'alice public', true), ('bob', 'bob private', false);`);
-  await owner.end();
-
   await client.create(Resources.Secret, {
     metadata: { name: 'pg-admin', namespace: ns },
     stringData: groundPgSecretData(),
@@ -112,6 +94,14 @@ before(async () => {
     autoscaleIntervalMs: 3_600_000,
   });
   await operator.start();
+  // The Database first makes the database, its schema and roles; the application's migration
+  // then runs as its own login role; access to the table is declared once the table exists.
+  const roles = [
+    { name: role('user') },
+    { name: role('anon') },
+    { name: role('auth'), login: true, inherit: false, memberOf: [role('user'), role('anon')] },
+    { name: role('migrator'), login: true },
+  ];
   await client.create(resourceOf(DatabaseKind), {
     apiVersion: DatabaseKind.apiVersion,
     kind: DatabaseKind.kind,
@@ -119,33 +109,67 @@ before(async () => {
     spec: {
       connectionSecretRef: { name: 'pg-admin' },
       databaseName: dbName,
-      roles: [
-        { name: role('user') },
-        { name: role('anon') },
-        { name: role('auth'), login: true, inherit: false, memberOf: [role('user'), role('anon')] },
-      ],
-      schemaPrivileges: [
-        { role: role('user'), schema: 'app', privileges: ['USAGE'] },
-        { role: role('anon'), schema: 'app', privileges: ['USAGE'] },
-      ],
-      tablePrivileges: [
-        { role: role('user'), table: 'app.notes', privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
-        { role: role('anon'), table: 'app.notes', privileges: ['SELECT'] },
-      ],
-      sequencePrivileges: [{ role: role('user'), sequence: 'app.notes_id_seq', privileges: ['USAGE'] }],
-      rowSecurity: [{ table: 'app.notes', enabled: true }],
-      policies: [
-        {
-          table: 'app.notes',
-          name: 'own_notes',
-          roles: [role('user')],
-          using: "owner = current_setting('jwt.claims.sub', true)",
-          withCheck: "owner = current_setting('jwt.claims.sub', true)",
-        },
-        { table: 'app.notes', name: 'public_notes', command: 'SELECT', roles: [role('anon')], using: 'public' },
-      ],
+      schemas: ['app'],
+      roles,
+      schemaPrivileges: [{ role: role('migrator'), schema: 'app', privileges: ['USAGE', 'CREATE'] }],
     },
   } as KubeObject);
+  const migratorPassword = await eventually(
+    "the migrator's password, once its role exists",
+    async () => {
+      const d = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
+        namespace: ns,
+        name: 'notes',
+      });
+      if (getCondition(d?.status?.conditions, 'Ready')?.status !== 'True') return undefined;
+      const s = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+        namespace: ns,
+        name: `notes-${role('migrator').replace(/_/g, '-')}`,
+      });
+      return s?.data?.password && Buffer.from(s.data.password, 'base64').toString('utf8');
+    },
+    60_000,
+  );
+  const migrator = new pg.Client(groundPg(dbName, { user: role('migrator'), password: migratorPassword }));
+  await migrator.connect();
+  await migrator.query(`
+    CREATE TABLE app.notes (
+      id serial PRIMARY KEY,
+      owner text NOT NULL DEFAULT current_setting('jwt.claims.sub', true),
+      body text NOT NULL,
+      public boolean NOT NULL DEFAULT false);
+    INSERT INTO app.notes (owner, body, public) VALUES
+      ('alice', 'alice private', false), ('alice', 'alice public', true), ('bob', 'bob private', false);`);
+  await migrator.end();
+  await client.mergePatch(
+    resourceOf(DatabaseKind),
+    { namespace: ns, name: 'notes' },
+    {
+      spec: {
+        schemaPrivileges: [
+          { role: role('user'), schema: 'app', privileges: ['USAGE'] },
+          { role: role('anon'), schema: 'app', privileges: ['USAGE'] },
+          { role: role('migrator'), schema: 'app', privileges: ['USAGE', 'CREATE'] },
+        ],
+        tablePrivileges: [
+          { role: role('user'), table: 'app.notes', privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
+          { role: role('anon'), table: 'app.notes', privileges: ['SELECT'] },
+        ],
+        sequencePrivileges: [{ role: role('user'), sequence: 'app.notes_id_seq', privileges: ['USAGE'] }],
+        rowSecurity: [{ table: 'app.notes', enabled: true }],
+        policies: [
+          {
+            table: 'app.notes',
+            name: 'own_notes',
+            roles: [role('user')],
+            using: "owner = current_setting('jwt.claims.sub', true)",
+            withCheck: "owner = current_setting('jwt.claims.sub', true)",
+          },
+          { table: 'app.notes', name: 'public_notes', command: 'SELECT', roles: [role('anon')], using: 'public' },
+        ],
+      },
+    },
+  );
   await createApi('notes', { roles: [role('user')], anonymousRole: role('anon'), limits: { maxDepth: 6 } });
   await assert.rejects(
     createApi('both', {
@@ -194,7 +218,12 @@ after(async () => {
   const root = new pg.Client(groundPg('postgres'));
   await root.connect();
   await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  for (const n of ['auth', 'user', 'anon']) await root.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  for (const n of ['auth', 'user', 'anon', 'migrator']) await root.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  const owners = await root.query<{ rolname: string }>(
+    `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = $1`,
+    [`${DATABASE_MARKER}${ns}/notes`],
+  );
+  for (const r of owners.rows) await root.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
   await root.end();
 });
 

@@ -122,7 +122,14 @@ export function build(deps: OperatorDeps): Operator {
 }
 
 export { configFromEnv, type OperatorConfig } from './config.ts';
-export { declarationFor, planDatabase } from './database/reconcile.ts';
+export {
+  DATABASE_MARKER,
+  declarationFor,
+  ownerRoleOf,
+  planDatabase,
+  SERVER_LABEL,
+  SERVER_NAMESPACES,
+} from './database/reconcile.ts';
 export { ClusterAutoscaler } from './function/autoscaler.ts';
 export { functionReconciler } from './function/reconcile.ts';
 export * as render from './function/render.ts';

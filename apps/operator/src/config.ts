@@ -18,8 +18,17 @@ export interface OperatorConfig {
   gatewayStatsURLs: string[];
   /** Prefix the API server gives directory groups (its OIDC groups prefix). */
   groupsPrefix: string;
-  /** Namespace of the platform's own parts (gateway, metrics): allowed into tenant namespaces. */
+  /**
+   * Namespace of the platform's own parts (gateway, metrics): allowed into tenant namespaces.
+   * Database servers the platform offers (serverRef) are Secrets here.
+   */
   platformNamespace: string;
+  /**
+   * PostgreSQL roles outside a Database that its roles may join (PLINTH_PG_GRANTABLE_ROLES,
+   * comma-separated; default none). Superusers and privileged or predefined roles are refused
+   * even when listed.
+   */
+  grantableRoles: string[];
   fieldManager: string;
 }
 
@@ -52,6 +61,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
       .filter(Boolean),
     groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
     platformNamespace: env.PLINTH_NAMESPACE ?? 'plinth-system',
+    grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
     fieldManager: 'plinth-operator',
   };
 }

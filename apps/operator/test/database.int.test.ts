@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, DATABASE_MARKER, type Operator, operatorKinds } from '@plinth/operator';
 import pg from 'pg';
 
 const DatabaseType = resourceOf(DatabaseKind);
@@ -61,7 +61,12 @@ after(async () => {
   const admin = superuser('postgres');
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  for (const n of ['app', 'reader']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  for (const n of ['app', 'reader', 'owner']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
+  const owners = await admin.query<{ rolname: string }>(
+    `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = $1`,
+    [`${DATABASE_MARKER}${ns}/shop`],
+  );
+  for (const r of owners.rows) await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
   await admin.end();
 });
 
@@ -86,8 +91,15 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
       connectionSecretRef: { name: 'pg-admin' },
       databaseName: dbName,
       schemas: ['app'],
-      roles: [{ name: role('app') }, { name: role('reader'), login: true, memberOf: [role('app')] }],
-      schemaPrivileges: [{ role: role('app'), schema: 'app', privileges: ['USAGE'] }],
+      roles: [
+        { name: role('app') },
+        { name: role('reader'), login: true, memberOf: [role('app')] },
+        { name: role('owner'), login: true },
+      ],
+      schemaPrivileges: [
+        { role: role('app'), schema: 'app', privileges: ['USAGE'] },
+        { role: role('owner'), schema: 'app', privileges: ['USAGE', 'CREATE'] },
+      ],
     },
   } as KubeObject);
   const first = await readyAt(1);
@@ -105,13 +117,24 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   assert.equal(password.length, 32);
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT 1'), 'ok 1', 'the generated password logs in');
 
-  // The application's migration creates a table; the Database grants on it.
-  const owner = superuser(dbName);
-  await owner.connect();
-  await owner.query(
-    'CREATE TABLE app.items (id int, name text, cost int); INSERT INTO app.items VALUES (1, $$pen$$, 3)',
+  // The application's migration, as its own login role, creates a table; the Database grants on it.
+  const ownerPassword = Buffer.from(
+    (
+      await client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+        namespace: ns,
+        name: `shop-${role('owner').replace(/_/g, '-')}`,
+      })
+    )?.data.password ?? '',
+    'base64',
+  ).toString('utf8');
+  assert.equal(
+    await pgAs(role('owner'), ownerPassword, dbName, 'CREATE TABLE app.items (id int, name text, cost int)'),
+    'ok null',
   );
-  await owner.end();
+  assert.equal(
+    await pgAs(role('owner'), ownerPassword, dbName, 'INSERT INTO app.items VALUES (1, $$pen$$, 3)'),
+    'ok 1',
+  );
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT * FROM app.items'), 'permission-denied');
   await client.mergePatch(
     DatabaseType,
@@ -154,10 +177,13 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   const admin = superuser(dbName);
   await admin.connect();
   const roles = await admin.query('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`d${run}_%`]);
-  const items = await admin.query('SELECT count(*)::int AS n FROM app.items');
+  const items = await admin.query(
+    `SELECT count(*)::int AS n, (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'app.items'::regclass) AS owner
+       FROM app.items`,
+  );
   await admin.end();
   assert.deepEqual(roles.rows, [], 'its roles are dropped');
-  assert.deepEqual(items.rows, [{ n: 1 }], 'the data stays');
+  assert.deepEqual(items.rows, [{ n: 1, owner: first.status?.ownerRole }], 'the data stays, kept by the owner role');
 });
 
 it('the API server refuses privileges that do not fit their objects, naming the field', async () => {

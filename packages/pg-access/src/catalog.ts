@@ -1,6 +1,8 @@
 // Reading the catalog for the managed scope: roles marked as managed by this declaration
 // (their comment), their memberships and privileges on the database, schemas, tables, columns,
 // sequences, functions and default privileges, and the declared tables' RLS and policies.
+// An owner's own privileges on its objects are implied by ownership, never declared, so they
+// are not read as grants (and never planned away).
 import type pg from 'pg';
 import type { CatalogState, Declaration } from './types.ts';
 
@@ -41,6 +43,7 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
     currentUser: where?.current_user ?? '',
     roles: new Map(managed.map((r) => [r.rolname, { login: r.login, inherit: r.inherit, ownsObjects: r.owns }])),
     memberships: new Set(),
+    stewardOf: new Set(),
     databaseGrants: new Set(),
     schemaGrants: new Set(),
     tableGrants: new Set(),
@@ -88,22 +91,33 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
         where m.rolname = any($1)`,
       (r) => `${r.member}>${r.grp}`,
     );
+    if (decl.steward) {
+      for (const r of (
+        await db.query<{ grp: string }>(
+          `select g.rolname as grp from pg_auth_members am
+             join pg_roles m on m.oid = am.member join pg_roles g on g.oid = am.roleid
+            where m.rolname = $1 and g.rolname = any($2)`,
+          [decl.steward, names],
+        )
+      ).rows)
+        state.stewardOf.add(r.grp);
+    }
     await collect<{ role: string; priv: string }>(
       state.databaseGrants,
       `select ${grantee} as role, a.privilege_type as priv from pg_database d, aclexplode(d.datacl) a
-        where d.datname = current_database() and ${grantee} = any($1)`,
+        where d.datname = current_database() and a.grantee <> d.datdba and ${grantee} = any($1)`,
       (r) => `${r.role}|${r.priv}`,
     );
     await collect<Grant>(
       state.schemaGrants,
       `select ${grantee} as role, n.nspname as obj, a.privilege_type as priv
-         from pg_namespace n, aclexplode(n.nspacl) a where ${grantee} = any($1)`,
+         from pg_namespace n, aclexplode(n.nspacl) a where a.grantee <> n.nspowner and ${grantee} = any($1)`,
       grantKey,
     );
     const relation = `select ${grantee} as role, n.nspname || '.' || c.relname as obj, a.privilege_type as priv,
               pg_get_userbyid(c.relowner) as owner
          from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) a
-        where ${grantee} = any($1) and c.relkind`;
+        where a.grantee <> c.relowner and ${grantee} = any($1) and c.relkind`;
     await collect<Grant>(state.tableGrants, `${relation} in ('r', 'p', 'v', 'm', 'f')`, owned('TABLES'));
     await collect<Grant>(state.sequenceGrants, `${relation} = 'S'`, owned('SEQUENCES'));
     await collect<Grant & { col: string }>(
@@ -111,14 +125,14 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
       `select ${grantee} as role, n.nspname || '.' || c.relname as obj, att.attname as col, a.privilege_type as priv
          from pg_attribute att join pg_class c on c.oid = att.attrelid join pg_namespace n on n.oid = c.relnamespace,
               aclexplode(att.attacl) a
-        where att.attnum > 0 and not att.attisdropped and ${grantee} = any($1)`,
+        where att.attnum > 0 and not att.attisdropped and a.grantee <> c.relowner and ${grantee} = any($1)`,
       (r) => `${r.role}|${r.obj}|${r.col}|${r.priv}`,
     );
     await collect<Grant>(
       state.functionGrants,
       `select ${grantee} as role, ${FUNCTION_TEXT} as obj, a.privilege_type as priv, pg_get_userbyid(p.proowner) as owner
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace, aclexplode(p.proacl) a
-        where ${grantee} = any($1)`,
+        where a.grantee <> p.proowner and ${grantee} = any($1)`,
       owned('FUNCTIONS'),
     );
     await collect<{

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MANAGED_PREFIX, POLICY_PREFIX } from './catalog.ts';
+import { embedExpression } from './check.ts';
 import type { CatalogState, Declaration, DefaultPrivilegeObject, PlanStep } from './types.ts';
 
 const id = (name: string) => pg.escapeIdentifier(name);
@@ -35,30 +36,44 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
   for (const r of decl.roles) {
     const current = state.roles.get(r.name);
     const inherit = r.inherit ?? true;
-    const login = r.login
-      ? `LOGIN${r.password !== undefined ? ` PASSWORD ${pg.escapeLiteral(r.password)}` : ''}`
-      : 'NOLOGIN';
+    const login = (password: string | undefined) =>
+      r.login ? `LOGIN${password !== undefined ? ` PASSWORD ${password}` : ''}` : 'NOLOGIN';
     if (!current) {
+      const create = (password: string | undefined) =>
+        `CREATE ROLE ${id(r.name)} ${login(password)}${inherit ? '' : ' NOINHERIT'}`;
+      const secret = r.login && r.password !== undefined;
       steps.push({
-        sql: `CREATE ROLE ${id(r.name)} ${login}${inherit ? '' : ' NOINHERIT'}`,
+        sql: create(secret ? pg.escapeLiteral(r.password ?? '') : undefined),
+        ...(secret ? { shown: create("'***'") } : {}),
+        scope: 'role',
         reason: `role ${r.name} is declared`,
       });
       steps.push({
         sql: `COMMENT ON ROLE ${id(r.name)} IS ${pg.escapeLiteral(marker)}`,
+        scope: 'role',
         reason: `mark ${r.name} as managed`,
       });
-      continue;
+    } else {
+      if (current.login !== !!r.login) {
+        steps.push({
+          sql: `ALTER ROLE ${id(r.name)} ${r.login ? 'LOGIN' : 'NOLOGIN'}`,
+          scope: 'role',
+          reason: `role ${r.name} login changed`,
+        });
+      }
+      if (current.inherit !== inherit) {
+        steps.push({
+          sql: `ALTER ROLE ${id(r.name)} ${inherit ? 'INHERIT' : 'NOINHERIT'}`,
+          scope: 'role',
+          reason: `role ${r.name} inherit changed`,
+        });
+      }
     }
-    if (current.login !== !!r.login) {
+    if (decl.steward && !state.stewardOf.has(r.name)) {
       steps.push({
-        sql: `ALTER ROLE ${id(r.name)} ${r.login ? 'LOGIN' : 'NOLOGIN'}`,
-        reason: `role ${r.name} login changed`,
-      });
-    }
-    if (current.inherit !== inherit) {
-      steps.push({
-        sql: `ALTER ROLE ${id(r.name)} ${inherit ? 'INHERIT' : 'NOINHERIT'}`,
-        reason: `role ${r.name} inherit changed`,
+        sql: `GRANT ${id(r.name)} TO ${id(decl.steward)}`,
+        scope: 'role',
+        reason: `the steward ${decl.steward} acts for ${r.name}'s objects`,
       });
     }
   }
@@ -68,7 +83,11 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
   for (const m of wantMembers) {
     if (state.memberships.has(m)) continue;
     const [member, group] = m.split('>') as [string, string];
-    steps.push({ sql: `GRANT ${id(group)} TO ${id(member)}`, reason: `${member} is declared a member of ${group}` });
+    steps.push({
+      sql: `GRANT ${id(group)} TO ${id(member)}`,
+      scope: 'role',
+      reason: `${member} is declared a member of ${group}`,
+    });
   }
 
   // 3. Grants, then 4. revokes, within the managed roles. Each family is a set of
@@ -84,6 +103,8 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
     return canonical;
   };
   const tables = decl.tables ?? [];
+  /** The role applying object steps: it creates objects and owns default privileges by default. */
+  const applier = decl.steward ?? state.currentUser;
   type Family = {
     what: string;
     want: Set<string>;
@@ -102,7 +123,7 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
         d.role === role &&
         d.objects === objects &&
         d.schema === schema &&
-        (d.creator ?? state.currentUser) === owner &&
+        (d.creator ?? applier) === owner &&
         d.privileges.map(priv).includes(p ?? ''),
     );
   };
@@ -158,7 +179,7 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
     },
     {
       what: 'default privilege',
-      want: keys(decl.defaultPrivileges, (d) => [d.creator ?? state.currentUser, d.schema, d.objects]),
+      want: keys(decl.defaultPrivileges, (d) => [d.creator ?? applier, d.schema, d.objects]),
       have: state.defaultGrants,
       render: ([role, creator, schema, objects, p], grant) =>
         `ALTER DEFAULT PRIVILEGES FOR ROLE ${id(creator ?? '')} IN SCHEMA ${id(schema ?? '')} ${grant ? 'GRANT' : 'REVOKE'} ${p} ON ${objects} ${grant ? 'TO' : 'FROM'} ${id(role ?? '')}`,
@@ -166,11 +187,12 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
   ];
   for (const f of families)
     for (const g of [...f.want].sort())
-      if (!f.have.has(g)) steps.push({ sql: f.render(g.split('|'), true), reason: `${f.what} ${g} is declared` });
+      if (!f.have.has(g))
+        steps.push({ sql: f.render(g.split('|'), true), scope: 'object', reason: `${f.what} ${g} is declared` });
   for (const f of [...families].reverse())
     for (const g of [...f.have].sort())
       if (!f.want.has(g) && !(f.objects && byDefault(f.objects, g)))
-        steps.push({ sql: f.render(g.split('|'), false), reason: `${f.what} ${g} is not declared` });
+        steps.push({ sql: f.render(g.split('|'), false), scope: 'object', reason: `${f.what} ${g} is not declared` });
 
   // 5. Row-level security.
   for (const r of decl.rowSecurity ?? []) {
@@ -179,12 +201,14 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
     if (current.enabled !== r.enabled) {
       steps.push({
         sql: `ALTER TABLE ${qualified(r.table)} ${r.enabled ? 'ENABLE' : 'DISABLE'} ROW LEVEL SECURITY`,
+        scope: 'object',
         reason: `RLS on ${r.table}`,
       });
     }
     if (current.forced !== !!r.forced) {
       steps.push({
         sql: `ALTER TABLE ${qualified(r.table)} ${r.forced ? 'FORCE' : 'NO FORCE'} ROW LEVEL SECURITY`,
+        scope: 'object',
         reason: `forced RLS on ${r.table}`,
       });
     }
@@ -201,6 +225,7 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
       const [table, name] = key.split('|') as [string, string];
       steps.push({
         sql: `DROP POLICY ${id(name)} ON ${qualified(table)}`,
+        scope: 'object',
         reason: p ? `policy ${key} changed` : `policy ${key} is not declared`,
       });
     }
@@ -218,11 +243,12 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
       `FOR ${p.command ?? 'ALL'}`,
       `TO ${p.roles.map(id).join(', ')}`,
     ];
-    if (p.using) parts.push(`USING (${p.using})`);
-    if (p.withCheck) parts.push(`WITH CHECK (${p.withCheck})`);
-    steps.push({ sql: parts.join(' '), reason: `policy ${key} is declared` });
+    if (p.using) parts.push(`USING ${embedExpression(p.using)}`);
+    if (p.withCheck) parts.push(`WITH CHECK ${embedExpression(p.withCheck)}`);
+    steps.push({ sql: parts.join(' '), scope: 'object', reason: `policy ${key} is declared` });
     steps.push({
       sql: `COMMENT ON POLICY ${id(p.name)} ON ${qualified(p.table)} IS ${pg.escapeLiteral(`${policyMarker}${policyHash(p)}`)}`,
+      scope: 'object',
       reason: `mark policy ${key} as managed`,
     });
   }
@@ -233,13 +259,25 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
     const [member, group] = m.split('>') as [string, string];
     steps.push({
       sql: `REVOKE ${id(group)} FROM ${id(member)}`,
+      scope: 'role',
       reason: `${member} is no longer declared a member of ${group}`,
     });
   }
   for (const [name, r] of [...state.roles].sort()) {
     if (declared.has(name)) continue;
+    if (r.ownsObjects && decl.steward) {
+      // Its objects and their data stay, owned by the steward (the database's owner role).
+      steps.push({
+        sql: `REASSIGN OWNED BY ${id(name)} TO ${id(decl.steward)}`,
+        scope: 'role',
+        destructive: true,
+        reason: `role ${name} is no longer declared: the owner role ${decl.steward} keeps its objects`,
+      });
+      steps.push({ sql: `DROP OWNED BY ${id(name)}`, scope: 'role', reason: `role ${name}'s privileges go with it` });
+    }
     steps.push({
       sql: `DROP ROLE ${id(name)}`,
+      scope: 'role',
       reason: r.ownsObjects
         ? `role ${name} is no longer declared, but it owns objects`
         : `role ${name} is no longer declared`,

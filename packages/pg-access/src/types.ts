@@ -37,6 +37,13 @@ export interface RoleDecl {
 
 export interface Declaration {
   roles: RoleDecl[];
+  /**
+   * The role object-level steps run as (grants, row security, policies, default privileges):
+   * a NOLOGIN role that exists already, made a member of every declared role so it acts as
+   * the owner of their objects and of nothing else. Role steps (create, alter, membership,
+   * drop) run as the connecting role. Without it, every step runs as the connecting role.
+   */
+  steward?: string;
   /** Privileges on the database the plan runs in. */
   database?: { role: string; privileges: DatabasePrivilege[] }[];
   schemas?: { role: string; schema: string; privileges: SchemaPrivilege[] }[];
@@ -74,6 +81,8 @@ export interface CatalogState {
   roles: Map<string, { login: boolean; inherit: boolean; ownsObjects: boolean }>;
   /** `member>group` for memberships of managed roles. */
   memberships: Set<string>;
+  /** Managed roles the steward is a member of. */
+  stewardOf: Set<string>;
   /** The database the catalog was read in, and the role reading it. */
   database: string;
   currentUser: string;
@@ -103,6 +112,13 @@ export interface CatalogState {
 
 export interface PlanStep {
   sql: string;
+  /** The SQL as shown in status, logs and plans, when it carries a secret (a password). */
+  shown?: string;
+  /**
+   * `role`: runs as the connecting role (roles and memberships are cluster-wide); `object`:
+   * runs as the declaration's steward when there is one.
+   */
+  scope: 'role' | 'object';
   /** Drops a role or anything that can lose data or break others: refused unless allowed. */
   destructive?: boolean;
   reason: string;

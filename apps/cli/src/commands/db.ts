@@ -1,5 +1,7 @@
 // `plinth db plan <name> [-n namespace]`: what applying a Database now would change (read-only),
-// and what was applied last. Reads the Database and its connection Secret with your kubeconfig.
+// and what was applied last. Reads the Database and its server's Secret with your kubeconfig (a
+// platform server's Secret lives in the platform namespace, PLINTH_NAMESPACE, default
+// plinth-system: only those who may read it can plan against it).
 import { parseArgs } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import { KubeClient, type KubeObject, resourceOf } from '@plinth/kube';
@@ -26,7 +28,7 @@ export async function db(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const steps = await planDatabase(client, d);
+    const steps = await planDatabase(client, d, process.env.PLINTH_NAMESPACE ?? 'plinth-system');
     if (steps.length === 0) process.stdout.write(`Database ${values.namespace}/${name} is in sync: nothing to apply\n`);
     else {
       process.stdout.write(`Database ${values.namespace}/${name}: ${steps.length} step(s) to apply\n`);

@@ -1,9 +1,14 @@
-// The Database reconcile: connect through the connection Secret, create the database, its
-// extensions and schemas if missing (never drop), give every login role a generated password
-// in a Secret of its own, and converge roles and privileges with the pg-access planner in one
-// transaction. A destructive plan waits for allowDestructive. A finalizer revokes everything
-// this Database granted and drops its roles on delete; the database and its data stay.
-import { randomBytes } from 'node:crypto';
+// The Database reconcile. The server is reached through a platform server (serverRef: a
+// labelled Secret in the platform namespace that tenants cannot read) or the team's own
+// connection Secret. Each Database has an owner role (NOLOGIN, plinth_<hash>): it owns the
+// physical database, which records its Database in its comment (so ownership survives the
+// operator, and another Database naming it is refused), creates its schemas and trusted
+// extensions, and applies grants, row security and policies as a member of this Database's
+// roles only. Roles and memberships are made by the connecting role from names alone. Login
+// roles get a generated password in a Secret of their own. A destructive plan waits for
+// allowDestructive. A finalizer revokes everything and drops the roles on delete; the
+// database, its owner role and its data stay (objects of dropped roles pass to the owner role).
+import { createHash, randomBytes } from 'node:crypto';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import {
   hasFinalizer,
@@ -18,7 +23,16 @@ import {
   setFinalizer,
   TerminalError,
 } from '@plinth/kube';
-import { applyDeclaration, type Declaration, DestructivePlanError, type PlanStep, planFor } from '@plinth/pg-access';
+import {
+  applyDeclaration,
+  type Declaration,
+  DeclarationError,
+  DestructivePlanError,
+  type PlanStep,
+  planFor,
+  runOne,
+  shownSql,
+} from '@plinth/pg-access';
 import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
 import { type SecretObject, statusWriter, withConditions } from '../status.ts';
@@ -26,10 +40,13 @@ import { type SecretObject, statusWriter, withConditions } from '../status.ts';
 export const DatabaseType = resourceOf(DatabaseKind);
 const FINALIZER = 'plinth.dev/database-access';
 
-/** SQL for status: passwords never leave the database. */
-export const redact = (sql: string) => sql.replace(/PASSWORD '(?:[^']|'')*'/g, "PASSWORD '***'");
-
 export class ConnectionSecretError extends Error {}
+
+/** Label and annotation of a Secret in the platform namespace that offers a server to tenants. */
+export const SERVER_LABEL = 'plinth.dev/database-server';
+export const SERVER_NAMESPACES = 'plinth.dev/database-namespaces';
+/** A physical database's comment names the Database that owns it. */
+export const DATABASE_MARKER = 'plinth:database:';
 
 export interface ConnectionInfo {
   host: string;
@@ -41,17 +58,39 @@ export interface ConnectionInfo {
   sslDisabled: boolean;
 }
 
-/** The server a Database reaches, from its connection Secret. */
-export async function connectionInfo(client: KubeClient, d: DatabaseObject): Promise<ConnectionInfo> {
+/**
+ * The server a Database reaches: a platform server it is allowed to use, or its own
+ * connection Secret. `platformNamespace` is where platform servers live.
+ */
+export async function connectionInfo(
+  client: KubeClient,
+  d: DatabaseObject,
+  platformNamespace: string,
+): Promise<ConnectionInfo> {
   const ns = d.metadata.namespace ?? 'default';
-  const ref = d.spec.connectionSecretRef.name;
-  const secret = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name: ref });
+  const platform = d.spec.serverRef !== undefined;
+  const where = platform ? platformNamespace : ns;
+  const ref = d.spec.serverRef?.name ?? d.spec.connectionSecretRef?.name ?? '';
+  const secret = await client.get<SecretObject>(Resources.Secret, { namespace: where, name: ref });
+  if (platform) {
+    const allowed = (secret?.metadata?.annotations?.[SERVER_NAMESPACES] ?? '').split(',').map((x) => x.trim());
+    if (secret?.metadata?.labels?.[SERVER_LABEL] !== 'true') {
+      throw new ConnectionSecretError(`serverRef: the platform offers no database server named ${ref}`);
+    }
+    if (!allowed.includes('*') && !allowed.includes(ns)) {
+      throw new ConnectionSecretError(`serverRef: database server ${ref} is not offered to namespace ${ns}`);
+    }
+  }
   const get = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
   const host = get('host');
   const username = get('username');
   const password = get('password');
   if (!secret || !host || !username || !password) {
-    throw new ConnectionSecretError(`connection Secret ${ns}/${ref} is missing or lacks host, username or password`);
+    throw new ConnectionSecretError(
+      platform
+        ? `serverRef: database server ${ref} lacks host, username or password (ask the platform team)`
+        : `connection Secret ${ns}/${ref} is missing or lacks host, username or password`,
+    );
   }
   const ca = get('ca.crt');
   return {
@@ -64,9 +103,14 @@ export async function connectionInfo(client: KubeClient, d: DatabaseObject): Pro
   };
 }
 
-/** Opens a connection to `database` with the Database's connection Secret. */
-export async function openConnection(client: KubeClient, d: DatabaseObject, database: string): Promise<pg.Client> {
-  const c = await connectionInfo(client, d);
+/** Opens a connection to `database` on the Database's server. */
+export async function openConnection(
+  client: KubeClient,
+  d: DatabaseObject,
+  database: string,
+  platformNamespace: string,
+): Promise<pg.Client> {
+  const c = await connectionInfo(client, d, platformNamespace);
   const db = new pg.Client({
     host: c.host,
     port: c.port,
@@ -86,11 +130,15 @@ export const credentialsSecretName = (d: DatabaseObject, role: string) =>
 
 export const databaseName = (d: DatabaseObject) => d.spec.databaseName ?? (d.metadata.name ?? '').replace(/-/g, '_');
 const ownerOf = (d: DatabaseObject) => `${d.metadata.namespace}/${d.metadata.name}`;
+/** The Database's owner role: NOLOGIN, owns the physical database, acts for its roles. */
+export const ownerRoleOf = (d: DatabaseObject) =>
+  `plinth_${createHash('sha256').update(ownerOf(d)).digest('hex').slice(0, 20)}`;
 
 /** The planner's declaration for a Database; `password` gives login roles their passwords. */
 export function declarationFor(d: DatabaseObject, password: (role: string) => string | undefined): Declaration {
   const spec = DatabaseKind.withDefaults(d.spec);
   return {
+    steward: ownerRoleOf(d),
     roles: spec.roles.map((r) => {
       const pw = r.login ? password(r.name) : undefined;
       return {
@@ -112,20 +160,42 @@ export function declarationFor(d: DatabaseObject, password: (role: string) => st
   };
 }
 
-/** What applying the Database now would do (read-only; for `plinth db plan`), secrets redacted. */
-export async function planDatabase(client: KubeClient, d: DatabaseObject): Promise<PlanStep[]> {
-  const db = await openConnection(client, d, databaseName(d));
+/** What applying the Database now would do (read-only; for `plinth db plan`), secrets masked. */
+export async function planDatabase(
+  client: KubeClient,
+  d: DatabaseObject,
+  platformNamespace: string,
+  grantable: readonly string[] = [],
+): Promise<PlanStep[]> {
+  const db = await openConnection(client, d, databaseName(d), platformNamespace);
   try {
     return (
       await planFor(
         db,
         declarationFor(d, () => '***'),
         ownerOf(d),
+        { grantable },
       )
-    ).map((s) => ({ ...s, sql: redact(s.sql) }));
+    ).map((s) => ({ ...s, sql: shownSql(s) }));
   } finally {
     await db.end();
   }
+}
+
+/** Why the physical database may not be used by `d`, or undefined when it may (or is new). */
+function ownershipProblem(
+  name: string,
+  existing: { comment: string | null; template: boolean } | undefined,
+  d: DatabaseObject,
+): string | undefined {
+  if (!existing) return undefined;
+  const mine = `${DATABASE_MARKER}${ownerOf(d)}`;
+  if (name === 'postgres' || existing.template) return `database ${name} is the server's own and cannot be used`;
+  if (existing.comment === mine) return undefined;
+  if (existing.comment?.startsWith(DATABASE_MARKER)) {
+    return `database ${name} belongs to Database ${existing.comment.slice(DATABASE_MARKER.length)}; choose another spec.databaseName`;
+  }
+  return `database ${name} exists and belongs to no Database; to hand it over, a database administrator runs: COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(mine)}`;
 }
 
 export function databaseReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
@@ -133,9 +203,23 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
   type Status = NonNullable<DatabaseObject['status']>;
   const writeStatus = statusWriter<Status>(client, DatabaseType, DatabaseKind.apiVersion, config.fieldManager);
 
+  /** Ready=False with `reason`, and a terminal error: only a spec change (or the owner) fixes it. */
+  async function refuse(d: DatabaseObject, reason: string, message: string): Promise<never> {
+    await writeStatus(d, {
+      ...d.status,
+      observedGeneration: d.metadata.generation,
+      lastError: message,
+      conditions: withConditions(d, [
+        { type: 'Ready', status: 'False', reason, message },
+        { type: 'Degraded', status: 'True', reason, message },
+      ]),
+    });
+    throw new TerminalError(message);
+  }
+
   async function connectionOf(d: DatabaseObject, database: string): Promise<pg.Client> {
     try {
-      return await openConnection(client, d, database);
+      return await openConnection(client, d, database, config.platformNamespace);
     } catch (e) {
       if (!(e instanceof ConnectionSecretError)) throw e;
       await writeStatus(d, {
@@ -171,17 +255,122 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
     return password;
   }
 
+  /**
+   * On the server: the owner role exists, and the physical database exists, is owned by it and
+   * names this Database in its comment. A database another Database owns, or one that belongs
+   * to none, is refused.
+   */
+  async function claimDatabase(d: DatabaseObject, name: string, ownerRole: string): Promise<void> {
+    const server = await connectionOf(d, 'postgres');
+    try {
+      const role = pg.escapeIdentifier(ownerRole);
+      const known = await server.query('select 1 from pg_roles where rolname = $1', [ownerRole]);
+      if (!known.rowCount) {
+        await runOne(server, `CREATE ROLE ${role} NOLOGIN`);
+        await runOne(server, `COMMENT ON ROLE ${role} IS ${pg.escapeLiteral(`${DATABASE_MARKER}${owner(d)}`)}`);
+      }
+      const read = async () =>
+        (
+          await server.query<{ comment: string | null; template: boolean; owner: string }>(
+            `select shobj_description(oid, 'pg_database') as comment, datistemplate as template,
+                    pg_get_userbyid(datdba) as owner
+               from pg_database where datname = $1`,
+            [name],
+          )
+        ).rows[0];
+      let existing = await read();
+      const problem = ownershipProblem(name, existing, d);
+      if (problem) await refuse(d, existing?.comment ? 'DatabaseOwnedElsewhere' : 'DatabaseNotAdopted', problem);
+      if (!existing) {
+        try {
+          await runOne(server, `CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${role}`);
+        } catch (e) {
+          // Another Database created it first: its comment says whose it is.
+          if ((e as { code?: string }).code !== '42P04') throw e;
+          existing = await read();
+          const lost = ownershipProblem(name, existing, d);
+          if (lost) await refuse(d, 'DatabaseOwnedElsewhere', lost);
+        }
+        await runOne(
+          server,
+          `COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(`${DATABASE_MARKER}${owner(d)}`)}`,
+        );
+      }
+      if (existing && existing.owner !== ownerRole) {
+        await runOne(server, `ALTER DATABASE ${pg.escapeIdentifier(name)} OWNER TO ${role}`);
+      }
+    } finally {
+      await server.end();
+    }
+  }
+
+  /** Schemas and extensions, made by the owner role: only trusted extensions are allowed. */
+  async function createObjects(db: pg.Client, d: DatabaseObject, ownerRole: string): Promise<void> {
+    const spec = DatabaseKind.withDefaults(d.spec);
+    await db.query('BEGIN');
+    try {
+      await db.query(`SET LOCAL ROLE ${pg.escapeIdentifier(ownerRole)}`);
+      for (const e of spec.extensions ?? []) {
+        try {
+          await runOne(db, `CREATE EXTENSION IF NOT EXISTS ${pg.escapeIdentifier(e)}`);
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          await db.query('ROLLBACK');
+          if (code === '42501' || code === '0A000' || code === '58P01') {
+            await refuse(
+              d,
+              'ExtensionNotAllowed',
+              `extensions: ${e} cannot be created: ${(err as Error).message} (only trusted extensions are allowed; ask the platform team for others)`,
+            );
+          }
+          throw err;
+        }
+      }
+      for (const s of spec.schemas ?? []) await runOne(db, `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(s)}`);
+      await db.query('COMMIT');
+    } catch (e) {
+      if (!(e instanceof TerminalError)) await db.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async function apply(
+    d: DatabaseObject,
+    db: pg.Client,
+    decl: Declaration,
+    allowDestructive: boolean,
+  ): Promise<PlanStep[]> {
+    try {
+      return await applyDeclaration(db, decl, owner(d), { allowDestructive, grantable: config.grantableRoles });
+    } catch (e) {
+      if (e instanceof DeclarationError) return refuse(d, 'NotAllowed', e.message);
+      if ((e as { code?: string }).code === '42501') {
+        // Run as the owner role, a grant on an object none of this Database's roles owns fails.
+        throw new Error(
+          `${(e as Error).message}: the owner role ${decl.steward} acts only for objects owned by this Database's roles`,
+        );
+      }
+      throw e;
+    }
+  }
+
   async function reconcile(ctx: ReconcileContext<DatabaseObject>): Promise<void> {
     const d = ctx.object;
     if (!d) return;
     const spec = DatabaseKind.withDefaults(d.spec);
+    const ownerRole = ownerRoleOf(d);
+    const name = databaseName(d);
     if (d.metadata.deletionTimestamp) {
       if (!hasFinalizer(d as KubeObject, FINALIZER)) return;
-      const db = await connectionOf(d, databaseName(d));
-      try {
-        await applyDeclaration(db, { roles: [] }, owner(d), { allowDestructive: spec.allowDestructive });
-      } finally {
-        await db.end();
+      if (d.status?.databaseName === name) {
+        // Only a database this Database claimed holds anything of it.
+        const db = await connectionOf(d, name);
+        try {
+          // Nothing is lost: objects of dropped roles stay, owned by the owner role.
+          await apply(d, db, { roles: [], steward: ownerRole }, true);
+        } finally {
+          await db.end();
+        }
       }
       await setFinalizer(client, DatabaseType, d as KubeObject, FINALIZER, false);
       return;
@@ -190,36 +379,23 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
       await setFinalizer(client, DatabaseType, d as KubeObject, FINALIZER, true);
       return; // the update brings us back
     }
-    const name = databaseName(d);
-    const server = await connectionOf(d, 'postgres');
-    try {
-      const exists = await server.query('select 1 from pg_database where datname = $1', [name]);
-      if (!exists.rowCount) {
-        await server.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-        ctx.log.info({ database: name }, 'created database');
-      }
-    } finally {
-      await server.end();
-    }
+    await claimDatabase(d, name, ownerRole);
     const db = await connectionOf(d, name);
     try {
-      for (const e of spec.extensions ?? []) await db.query(`CREATE EXTENSION IF NOT EXISTS ${pg.escapeIdentifier(e)}`);
-      for (const s of spec.schemas ?? []) await db.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(s)}`);
+      await createObjects(db, d, ownerRole);
       const passwords = new Map<string, string>();
       for (const r of spec.roles) if (r.login) passwords.set(r.name, await credentials(d, r.name));
       const decl = declarationFor(d, (name) => passwords.get(name));
       let steps: string[];
       try {
-        steps = (await applyDeclaration(db, decl, owner(d), { allowDestructive: spec.allowDestructive })).map((s) =>
-          redact(s.sql),
-        );
+        steps = (await apply(d, db, decl, spec.allowDestructive)).map(shownSql);
       } catch (e) {
         if (!(e instanceof DestructivePlanError)) throw e;
         const message = `${e.steps.length} destructive step(s) refused; set spec.allowDestructive: true to apply them`;
         await writeStatus(d, {
           ...d.status,
           observedGeneration: d.metadata.generation,
-          pendingPlan: e.steps.map((s) => `${redact(s.sql)} -- ${s.reason}`),
+          pendingPlan: e.steps.map((s) => `${shownSql(s)} -- ${s.reason}`),
           lastError: message,
           conditions: withConditions(d, [
             { type: 'Ready', status: 'False', reason: 'DestructivePlanRefused', message },
@@ -230,6 +406,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
       await writeStatus(d, {
         observedGeneration: d.metadata.generation,
         databaseName: name,
+        ownerRole,
         lastAppliedPlan: steps.length ? steps : (d.status?.lastAppliedPlan ?? []),
         conditions: withConditions(d, [
           {
@@ -248,18 +425,15 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
 
   async function onError(failure: ReconcileFailure, d: DatabaseObject | undefined): Promise<void> {
     if (!d || d.metadata.deletionTimestamp || failure.terminal) return; // terminal ones wrote their own status
+    // The message carries no retry delay: the same failure writes the same status, which the
+    // API server does not count as a change, so it does not wake the reconcile again.
     const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
     await writeStatus(d, {
       ...d.status,
       lastError: message,
       conditions: withConditions(d, [
         { type: 'Ready', status: 'False', reason: 'ApplyFailed', message },
-        {
-          type: 'Degraded',
-          status: 'True',
-          reason: 'ApplyFailed',
-          message: `${message} (retrying in ${failure.retryInMs} ms)`,
-        },
+        { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message },
       ]),
     });
   }

@@ -204,7 +204,7 @@ export function graphqlReconciler(deps: { client: KubeClient; config: OperatorCo
     }
     let server: ConnectionInfo;
     try {
-      server = await connectionInfo(client, db);
+      server = await connectionInfo(client, db, config.platformNamespace);
     } catch (e) {
       if (e instanceof ConnectionSecretError) return waiting(api, 'ConnectionSecretNotFound', e.message);
       throw e;

@@ -6,7 +6,8 @@ import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../sche
 
 const IDENT = '^[a-z_][a-z0-9_]{0,62}$';
 const QUALIFIED = '^[a-z_][a-z0-9_]{0,62}\\.[a-z_][a-z0-9_]{0,62}$';
-const Ident = (description?: string) => Type.String({ pattern: IDENT, ...(description ? { description } : {}) });
+const Ident = (description?: string) =>
+  Type.String({ pattern: IDENT, maxLength: 63, ...(description ? { description } : {}) });
 
 const DEFAULT_PRIVILEGES: Record<'TABLES' | 'SEQUENCES' | 'FUNCTIONS', string[]> = {
   TABLES: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'],
@@ -14,15 +15,32 @@ const DEFAULT_PRIVILEGES: Record<'TABLES' | 'SEQUENCES' | 'FUNCTIONS', string[]>
   FUNCTIONS: ['EXECUTE'],
 };
 
+const SecretName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 });
+
 export const DatabaseSpecSchema = Type.Object({
-  connectionSecretRef: Type.Object(
-    { name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 }) },
-    {
-      description:
-        'A Secret with host, port, username, password (a role that may create roles and databases), and optional ca.crt.',
-    },
+  serverRef: Type.Optional(
+    Type.Object(
+      { name: SecretName },
+      {
+        description:
+          'A PostgreSQL server the platform offers: a Secret of that name in the platform namespace, labelled plinth.dev/database-server=true, whose annotation plinth.dev/database-namespaces lists the namespaces that may use it (or *). Tenants never see its credentials. Set this or connectionSecretRef.',
+      },
+    ),
   ),
-  databaseName: Type.Optional(Ident('Default: metadata.name with - as _.')),
+  connectionSecretRef: Type.Optional(
+    Type.Object(
+      { name: SecretName },
+      {
+        description:
+          "The team's own server: a Secret in this namespace with host, port, username, password (a role that may create roles and databases), and optional ca.crt. Anyone who can read Secrets here holds those credentials. Set this or serverRef.",
+      },
+    ),
+  ),
+  databaseName: Type.Optional(
+    Ident(
+      'Default: metadata.name with - as _. A database belongs to the Database that created it (recorded in PostgreSQL); another Database naming it is refused.',
+    ),
+  ),
   extensions: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
   schemas: Type.Optional(Type.Array(Ident(), { maxItems: 64 })),
   roles: Type.Array(
@@ -36,7 +54,13 @@ export const DatabaseSpecSchema = Type.Object({
         default: true,
         description: "Use its groups' privileges without SET ROLE; false for a GraphQL API authenticator.",
       }),
-      memberOf: Type.Optional(Type.Array(Ident(), { maxItems: 32 })),
+      memberOf: Type.Optional(
+        Type.Array(Ident(), {
+          maxItems: 32,
+          description:
+            "Roles of this Database (or roles the platform lists as grantable) this role joins; never PostgreSQL's predefined roles, superusers or another Database's roles.",
+        }),
+      ),
     }),
     { maxItems: 256 },
   ),
@@ -131,7 +155,9 @@ export const DatabaseSpecSchema = Type.Object({
           { minItems: 1, maxItems: 7 },
         ),
         creator: Type.Optional(
-          Ident('The role whose future objects this covers. Default: the connection Secret user.'),
+          Ident(
+            "A role of this Database whose future objects this covers. Default: the Database's owner role (status.ownerRole), which creates its schemas.",
+          ),
         ),
       }),
       { maxItems: 256, description: 'Privileges on objects created later in a schema.' },
@@ -156,8 +182,18 @@ export const DatabaseSpecSchema = Type.Object({
         name: Ident(),
         command: StringEnum(['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const, { default: 'ALL' }),
         roles: Type.Array(Ident(), { minItems: 1, maxItems: 64 }),
-        using: Type.Optional(Type.String({ maxLength: 4096 })),
-        withCheck: Type.Optional(Type.String({ maxLength: 4096 })),
+        using: Type.Optional(
+          Type.String({
+            maxLength: 4096,
+            description: 'One SQL boolean expression (checked by the PostgreSQL parser).',
+          }),
+        ),
+        withCheck: Type.Optional(
+          Type.String({
+            maxLength: 4096,
+            description: 'One SQL boolean expression (checked by the PostgreSQL parser).',
+          }),
+        ),
       }),
       { maxItems: 1024 },
     ),
@@ -179,6 +215,12 @@ export const DatabaseKind = defineKind({
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     databaseName: Type.Optional(Type.String()),
+    ownerRole: Type.Optional(
+      Type.String({
+        description:
+          "The NOLOGIN role that owns the database and applies grants, row security and policies, as a member of this Database's roles only.",
+      }),
+    ),
     lastAppliedPlan: Type.Optional(
       Type.Array(Type.String(), { description: 'SQL of the last applied plan, secrets redacted.' }),
     ),
@@ -192,6 +234,22 @@ export const DatabaseKind = defineKind({
     { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
   ],
   rules: [
+    {
+      cel: 'has(self.serverRef) != has(self.connectionSecretRef)',
+      check: (s) => (s.serverRef !== undefined) !== (s.connectionSecretRef !== undefined),
+      field: 'serverRef',
+      message: 'set exactly one of serverRef (a server the platform offers) or connectionSecretRef (your own server)',
+    },
+    {
+      cel: 'self.roles.all(r, !r.name.matches("^(pg_|plinth_)") && (!has(r.memberOf) || r.memberOf.all(m, !m.matches("^(pg_|plinth_)"))))',
+      check: (s) =>
+        s.roles.every(
+          (r) => !/^(pg_|plinth_)/.test(r.name) && (r.memberOf ?? []).every((m) => !/^(pg_|plinth_)/.test(m)),
+        ),
+      field: 'roles',
+      message:
+        "roles cannot be named pg_* or plinth_*, nor join PostgreSQL's predefined roles (pg_*) or Plinth's (plinth_*)",
+    },
     {
       cel: '!has(self.tablePrivileges) || self.tablePrivileges.all(t, !has(t.columns) || t.privileges.all(p, p in ["SELECT", "INSERT", "UPDATE", "REFERENCES"]))',
       check: (s) =>
