@@ -212,6 +212,11 @@ export const DatabaseKind = defineKind({
   scope: 'Namespaced',
   description: 'A PostgreSQL database with declared roles, privileges (database to column) and row-level security.',
   spec: DatabaseSpecSchema,
+  nameRule: {
+    maxLength: 63,
+    because:
+      'the operator labels its login Secrets plinth.dev/database=<name> (a label value of at most 63 characters) and derives the default database name from it',
+  },
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     databaseName: Type.Optional(Type.String()),
