@@ -1,6 +1,9 @@
 // The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic)
-// and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision Service's EndpointSlices, and waking from zero through the
-// revision Deployment's scale subresource. Revision ids are `namespace/revision`.
+// and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision
+// Service's EndpointSlices, and waking from zero through the revision Deployment's scale
+// subresource. Revision ids are `namespace/revision`. Route ownership (resolveRoutes, with
+// Tenants' grants) decides which claims are routed: a refused claim is never routed, whatever
+// its traffic; the operator reports it on the object as RouteConflict.
 import {
   FunctionKind,
   type FunctionObject,
@@ -8,8 +11,20 @@ import {
   type GraphQLApiObject,
   graphqlPrefix,
   graphqlServiceName,
+  TenantKind,
+  type TenantObject,
 } from '@plinth/api';
-import { defaultPrefix, type FunctionBackend, type Route } from '@plinth/faas';
+import {
+  claimKey,
+  defaultPrefix,
+  type FunctionBackend,
+  functionClaim,
+  graphqlApiClaim,
+  type Route,
+  type RouteRefusal,
+  resolveRoutes,
+  tenantGrant,
+} from '@plinth/faas';
 import {
   Informer,
   type KubeClient,
@@ -29,7 +44,10 @@ interface EndpointSlice extends KubeObject {
 
 export interface KubeBackendOptions {
   client: KubeClient;
-  /** Serve one namespace (tests); all when omitted. */
+  /**
+   * Serve one namespace (tests); all when omitted. Route conflicts are then settled among
+   * that namespace's claims only (Tenants are always read cluster-wide).
+   */
   namespace?: string;
   logger?: Logger;
 }
@@ -41,8 +59,10 @@ export class KubeBackend implements FunctionBackend {
   #client: KubeClient;
   #functions: Informer<FunctionObject & KubeObject>;
   #graphqlApis: Informer<GraphQLApiObject & KubeObject>;
+  #tenants: Informer<TenantObject & KubeObject>;
   #slices: Informer<EndpointSlice>;
   #routes: Route[] = [];
+  #refused: ReadonlyMap<string, RouteRefusal> = new Map();
   #waiters = new Map<string, Set<() => void>>();
   #log: Logger;
 
@@ -61,6 +81,7 @@ export class KubeBackend implements FunctionBackend {
       namespace: opts.namespace,
       logger: this.#log,
     });
+    this.#tenants = new Informer({ client: opts.client, type: resourceOf(TenantKind), logger: this.#log });
     this.#slices = new Informer({
       client: opts.client,
       type: Resources.EndpointSlice,
@@ -72,23 +93,35 @@ export class KubeBackend implements FunctionBackend {
     for (const e of ['add', 'update', 'delete'] as const) {
       this.#functions.on(e, rebuild);
       this.#graphqlApis.on(e, rebuild);
+      this.#tenants.on(e, rebuild);
       this.#slices.on(e, (s) => this.#notify(s));
     }
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.#functions.start(), this.#graphqlApis.start(), this.#slices.start()]);
+    await Promise.all([
+      this.#functions.start(),
+      this.#graphqlApis.start(),
+      this.#tenants.start(),
+      this.#slices.start(),
+    ]);
     this.#rebuild();
   }
 
   stop(): void {
     this.#functions.stop();
     this.#graphqlApis.stop();
+    this.#tenants.stop();
     this.#slices.stop();
   }
 
   routes(): readonly Route[] {
     return this.#routes;
+  }
+
+  /** Claims not routed, by `Kind/namespace/name`, and why. */
+  refusals(): ReadonlyMap<string, RouteRefusal> {
+    return this.#refused;
   }
 
   endpoints(revision: string): readonly string[] {
@@ -148,11 +181,21 @@ export class KubeBackend implements FunctionBackend {
   }
 
   #rebuild(): void {
+    // Every object claims its path and host, served yet or not: the older claim holds it.
+    const live = <T extends KubeObject>(xs: T[]) => xs.filter((x) => x.metadata?.name && !x.metadata.deletionTimestamp);
+    const functions = live(this.#functions.list());
+    const apis = live(this.#graphqlApis.list());
+    const { refused } = resolveRoutes(
+      [...functions.map((f) => functionClaim(f)), ...apis.map((a) => graphqlApiClaim(a))],
+      this.#tenants.list().map((t) => tenantGrant(t)),
+    );
+    this.#refused = refused;
     const routes: Route[] = [];
-    for (const fn of this.#functions.list()) {
+    for (const fn of functions) {
       const ns = fn.metadata?.namespace ?? 'default';
       const traffic = fn.status?.traffic ?? [];
       if (!traffic.length || !fn.metadata?.name) continue;
+      if (refused.has(claimKey('Function', ns, fn.metadata.name))) continue;
       const spec = FunctionKind.withDefaults(fn.spec);
       routes.push({
         function: `${ns}/${fn.metadata.name}`,
@@ -166,10 +209,11 @@ export class KubeBackend implements FunctionBackend {
         })),
       });
     }
-    for (const api of this.#graphqlApis.list()) {
+    for (const api of apis) {
       const ns = api.metadata?.namespace ?? 'default';
       const name = api.metadata?.name;
       if (!name || !api.status?.url) continue; // not reconciled yet
+      if (refused.has(claimKey('GraphQLApi', ns, name))) continue;
       const spec = GraphQLApiKind.withDefaults(api.spec);
       routes.push({
         function: `${ns}/${name}`,

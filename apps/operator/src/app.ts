@@ -27,6 +27,7 @@ import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
 import { ClusterAutoscaler } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
 import { GraphQLApiType, graphqlReconciler } from './graphql/reconcile.ts';
+import { RouteOwnership } from './routes.ts';
 import { TenantType, tenantReconciler } from './tenant/reconcile.ts';
 import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
 
@@ -52,7 +53,17 @@ export interface Operator {
 }
 
 export function build(deps: OperatorDeps): Operator {
-  const functions = functionReconciler({ client: deps.client, config: deps.config });
+  // Route ownership is settled over the whole cluster, whatever deps.namespace says; a change
+  // requeues the Functions and GraphQLApis (in scope) whose RouteConflict appears or clears.
+  const routes = new RouteOwnership({
+    client: deps.client,
+    logger: deps.logger,
+    onChange: (kind, ns, name) => {
+      if (deps.namespace && ns !== deps.namespace) return;
+      (kind === 'Function' ? functionController : graphqlController).queue.add(`${ns}/${name}`);
+    },
+  });
+  const functions = functionReconciler({ client: deps.client, config: deps.config, routes });
   // One controller per kind, each owning the Deployments its reconcile creates.
   const controller = <T extends KubeObject>(
     name: string,
@@ -91,7 +102,7 @@ export function build(deps: OperatorDeps): Operator {
   });
   const databases = databaseReconciler({ client: deps.client, config: deps.config });
   const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, { concurrency: 1 });
-  const graphql = graphqlReconciler({ client: deps.client, config: deps.config });
+  const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes });
   const graphqlController = controller<GraphQLApiObject>('graphql-api', GraphQLApiType, graphql, {
     owns: [Resources.Deployment],
     watches: [
@@ -111,12 +122,14 @@ export function build(deps: OperatorDeps): Operator {
   return {
     autoscaler,
     start: async () => {
+      await routes.start();
       await Promise.all(controllers.map((c) => c.start()));
       autoscaler.start();
     },
     stop: async () => {
       autoscaler.stop();
       await Promise.all(controllers.map((c) => c.stop()));
+      routes.stop();
     },
   };
 }

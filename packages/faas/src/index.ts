@@ -14,12 +14,29 @@ export {
   type FunctionManifest,
   loadFunctionManifests,
   loadSecretManifests,
+  loadTenantManifests,
   loadTriggerManifests,
   ManifestError,
   type TriggerManifest,
 } from './manifests.ts';
 export { WarmPool, type WarmPoolOptions } from './pool.ts';
 export { freePort, type Instance, type ProcessSpec, startProcess, waitHttp } from './process.ts';
-export { defaultPrefix, type FunctionBackend, type Route, type RouteTarget } from './routes.ts';
+export {
+  claimKey,
+  defaultPrefix,
+  type FunctionBackend,
+  functionClaim,
+  graphqlApiClaim,
+  normalizePrefix,
+  type Route,
+  type RouteClaim,
+  type RouteGrant,
+  type RouteOwnerKind,
+  type RouteRefusal,
+  type RouteResolution,
+  type RouteTarget,
+  resolveRoutes,
+  tenantGrant,
+} from './routes.ts';
 export { type ConcurrencySource, gatewayStatsSource } from './stats.ts';
 export { type ConnectorConfig, connectorConfig, type ResolvedSecrets, secretRefs } from './trigger.ts';

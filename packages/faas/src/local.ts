@@ -9,7 +9,16 @@ import { decide, newScaleState, type ScaleState } from './autoscale.ts';
 import { buildGo, buildJava, hashSources, interpretedRuntime } from './build.ts';
 import { WarmPool } from './pool.ts';
 import { type Instance, startProcess, waitHttp } from './process.ts';
-import { defaultPrefix, type FunctionBackend, type Route } from './routes.ts';
+import {
+  claimKey,
+  defaultPrefix,
+  type FunctionBackend,
+  functionClaim,
+  type Route,
+  type RouteGrant,
+  type RouteRefusal,
+  resolveRoutes,
+} from './routes.ts';
 
 export interface LocalFunction {
   namespace: string;
@@ -49,6 +58,9 @@ const INLINE_FILE: Record<Runtime, string> = {
 
 export class LocalBackend implements FunctionBackend {
   #routes: Route[] = [];
+  /** `namespace/name` -> when this backend first saw it: the age that settles route conflicts. */
+  #firstSeen = new Map<string, string>();
+  #refused = new Map<string, RouteRefusal>();
   #revisions = new Map<string, RevisionState>();
   #pools = new Map<'node' | 'python', WarmPool>();
   #opts: LocalBackendOptions & { cacheDir: string; startTimeoutMs: number; now: () => number };
@@ -103,14 +115,51 @@ export class LocalBackend implements FunctionBackend {
     }
   }
 
+  /** Functions not routed, by `namespace/name`, and why (the same rules as in a cluster). */
+  refusals(): ReadonlyMap<string, RouteRefusal> {
+    return this.#refused;
+  }
+
   /**
    * Replaces the set of functions. A function whose revision template changed gets a new
-   * revision; instances of revisions no longer routed are stopped.
+   * revision; instances of revisions no longer routed are stopped. Route ownership is decided
+   * as in a cluster, with `grants` from Tenant manifests; a function added later is the newer
+   * claim. A refused function gets no revision and is reported through onEvent.
    */
-  async setFunctions(fns: readonly LocalFunction[]): Promise<Route[]> {
+  async setFunctions(fns: readonly LocalFunction[], grants: readonly RouteGrant[] = []): Promise<Route[]> {
+    const now = new Date(this.#opts.now()).toISOString();
+    const seen = new Map<string, string>();
+    for (const fn of fns) {
+      const key = `${fn.namespace}/${fn.name}`;
+      seen.set(key, this.#firstSeen.get(key) ?? now);
+    }
+    this.#firstSeen = seen;
+    const { refused } = resolveRoutes(
+      fns.map((fn) =>
+        functionClaim({
+          metadata: {
+            namespace: fn.namespace,
+            name: fn.name,
+            creationTimestamp: seen.get(`${fn.namespace}/${fn.name}`),
+          },
+          spec: fn.spec,
+        }),
+      ),
+      grants,
+    );
+    const before = this.#refused;
+    this.#refused = new Map();
     const routes: Route[] = [];
     const live = new Set<string>();
     for (const fn of fns) {
+      const key = `${fn.namespace}/${fn.name}`;
+      const refusal = refused.get(claimKey('Function', fn.namespace, fn.name));
+      if (refusal) {
+        this.#refused.set(key, refusal);
+        if (before.get(key)?.message !== refusal.message)
+          this.#opts.onEvent?.({ fn: key, revision: '', what: refusal.reason, error: refusal.message });
+        continue;
+      }
       const revision = `${fn.name}-${this.#revisionHash(fn)}`;
       live.add(revision);
       if (!this.#revisions.has(revision)) {

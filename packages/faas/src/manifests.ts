@@ -2,7 +2,14 @@
 // YAML files under a directory, validated with the kind's own schema and rules.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { FunctionKind, type FunctionObject, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import {
+  FunctionKind,
+  type FunctionObject,
+  KafkaTriggerKind,
+  type KafkaTriggerObject,
+  TenantKind,
+  type TenantObject,
+} from '@plinth/api';
 import { parseAllDocuments } from 'yaml';
 
 export interface FunctionManifest {
@@ -73,6 +80,21 @@ export function loadTriggerManifests(root: string): TriggerManifest[] {
     object.metadata.namespace ??= 'default';
     object.spec = KafkaTriggerKind.withDefaults(object.spec);
     out.push({ file, object });
+  }
+  return out;
+}
+
+/** Every Tenant under root, validated: `plinth dev` applies their route grants as a cluster does. */
+export function loadTenantManifests(root: string): TenantObject[] {
+  const out: TenantObject[] = [];
+  for (const { file, obj, where } of documents(root)) {
+    if (obj.kind !== 'Tenant' || obj.apiVersion !== TenantKind.apiVersion) continue;
+    const problems = TenantKind.validate(obj).map((p) => `${where}${p.path}: ${p.message}`);
+    if (!obj.metadata?.name) problems.unshift(`${where}metadata.name is required`);
+    if (problems.length) throw new ManifestError(relative(process.cwd(), file), problems);
+    const object = obj as TenantObject;
+    object.spec = TenantKind.withDefaults(object.spec);
+    out.push(object);
   }
   return out;
 }

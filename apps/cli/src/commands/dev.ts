@@ -1,5 +1,7 @@
 // `plinth dev [dir]`: the gateway and the runtimes as local processes for every Function
-// manifest under dir, reloaded when files change. No cluster needed.
+// manifest under dir, reloaded when files change. No cluster needed. Routes are owned as in a
+// cluster (Tenant manifests under dir grant paths and hosts); a function whose path or host
+// is refused is not routed, and the reason is printed as that function's error.
 import { watch } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,10 +12,13 @@ import {
   type LocalFunction,
   loadFunctionManifests,
   loadSecretManifests,
+  loadTenantManifests,
   loadTriggerManifests,
   ManifestError,
   type Route,
+  type RouteGrant,
   secretRefs,
+  tenantGrant,
 } from '@plinth/faas';
 import { build, listen } from '@plinth/gateway';
 import { pino } from 'pino';
@@ -28,6 +33,10 @@ function load(dir: string): LocalFunction[] {
     spec: m.object.spec,
     codeDir: m.dir,
   }));
+}
+
+function grants(dir: string): RouteGrant[] {
+  return loadTenantManifests(dir).map((t) => tenantGrant(t));
 }
 
 /** Runtime log lines (JSON) shown as `fn | level msg`. */
@@ -58,12 +67,14 @@ export async function dev(argv: string[]): Promise<number> {
     return 2;
   }
   let functions: LocalFunction[];
+  let tenants: RouteGrant[];
   try {
     functions = load(dir);
+    tenants = grants(dir);
   } catch (e) {
     err(
       e instanceof ManifestError
-        ? `plinth dev: invalid Function manifest in ${e.message}`
+        ? `plinth dev: invalid manifest in ${e.message}`
         : `plinth dev: ${(e as Error).message}`,
     );
     return 1;
@@ -83,7 +94,7 @@ export async function dev(argv: string[]): Promise<number> {
   });
   const logger = pino({ name: 'plinth-gateway', level: process.env.PLINTH_LOG_LEVEL ?? 'warn' });
   const gateway = build({ backend, logger, coldStartTimeoutMs: 120_000 });
-  let routes = await backend.setFunctions(functions);
+  let routes = await backend.setFunctions(functions, tenants);
   const t0 = performance.now();
   await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
   await backend.warm();
@@ -119,7 +130,7 @@ export async function dev(argv: string[]): Promise<number> {
     timer = setTimeout(async () => {
       try {
         const before = new Map(routes.map((r) => [r.function, r.targets[0]?.revision]));
-        routes = await backend.setFunctions(load(dir));
+        routes = await backend.setFunctions(load(dir), grants(dir));
         await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
         for (const r of routes) {
           const rev = r.targets[0]?.revision;

@@ -26,6 +26,7 @@ import {
   TerminalError,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
+import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
 import { statusWriter, withConditions } from '../status.ts';
 import {
   functionURL,
@@ -60,6 +61,8 @@ function podFailure(d: DeploymentObject | undefined): string | undefined {
 export interface FunctionDeps {
   client: KubeClient;
   config: OperatorConfig;
+  /** Whether the gateway routes this Function's path and host (RouteConflict when not). */
+  routes?: Pick<RouteOwnership, 'refusal'>;
   now?: () => Date;
 }
 
@@ -96,6 +99,18 @@ export function functionReconciler(deps: FunctionDeps) {
       );
     }
     const spec = FunctionKind.withDefaults(fn.spec);
+    // A path or host that another object holds, or that the namespace's Tenant does not grant:
+    // the gateway does not route it, so nothing is rolled out until that changes.
+    const refusal = deps.routes?.refusal('Function', ns, name);
+    if (refusal) {
+      await writeStatus(fn, {
+        ...fn.status,
+        observedGeneration: fn.metadata.generation,
+        lastError: refusal.message,
+        conditions: conditions(fn, [routeConflictCondition(refusal)]),
+      });
+      return;
+    }
 
     // 1. Which revisions exist, and which one this spec is.
     const deployments = (

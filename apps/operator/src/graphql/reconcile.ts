@@ -32,6 +32,7 @@ import {
   credentialsSecretName,
   databaseName,
 } from '../database/reconcile.ts';
+import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
 import { degradedOnError, secretReader, statusWriter, waiter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
@@ -157,7 +158,12 @@ const TYPES: Record<string, typeof Resources.Secret> = {
   Service: Resources.Service,
 };
 
-export function graphqlReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
+export function graphqlReconciler(deps: {
+  client: KubeClient;
+  config: OperatorConfig;
+  /** Whether the gateway routes this API's path and host (RouteConflict when not). */
+  routes?: Pick<RouteOwnership, 'refusal'>;
+}) {
   const { client, config } = deps;
   const writeStatus = statusWriter<NonNullable<GraphQLApiObject['status']>>(
     client,
@@ -174,6 +180,16 @@ export function graphqlReconciler(deps: { client: KubeClient; config: OperatorCo
     if (!api || api.metadata.deletionTimestamp) return; // owned objects go with it
     const ns = api.metadata.namespace ?? 'default';
     const spec = GraphQLApiKind.withDefaults(api.spec);
+    // A path or host that another object holds, or that the namespace's Tenant does not grant.
+    const refusal = deps.routes?.refusal('GraphQLApi', ns, api.metadata.name ?? '');
+    if (refusal) {
+      return writeStatus(api, {
+        ...api.status,
+        observedGeneration: api.metadata.generation,
+        lastError: refusal.message,
+        conditions: withConditions(api, [routeConflictCondition(refusal)]),
+      });
+    }
     const secretValue = secretReader(client, ns, (reason, message) => waiting(api, reason, message));
 
     const db = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {

@@ -4,6 +4,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ConditionsSchema, defineKind, type ObjectOf, StringEnum } from '../schema.ts';
 
+/** Path trees no Tenant can be granted: namespaces' default paths and the gateway's own. */
+const RESERVED_PREFIXES = ['/fn', '/graphql', '/_'];
 const DNS1123 = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const Quantity = (description: string) =>
   Type.String({
@@ -84,6 +86,33 @@ export const TenantSpecSchema = Type.Object({
       },
     ),
   ),
+  routes: Type.Object(
+    {
+      hosts: Type.Array(
+        Type.String({
+          pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          maxLength: 253,
+        }),
+        {
+          maxItems: 64,
+          default: [],
+          description:
+            'Host names its Functions and GraphQL APIs may serve (http.host): an exact name, or *.suffix for any name ending in .suffix (not suffix itself).',
+        },
+      ),
+      pathPrefixes: Type.Array(Type.String({ pattern: '^/[-a-zA-Z0-9_./]*$', maxLength: 253 }), {
+        maxItems: 64,
+        default: [],
+        description:
+          'Path prefixes its Functions and GraphQL APIs may serve (http.path), each covering itself and everything below it (/shop covers /shop and /shop/cart). /fn/, /graphql/ and /_/ are not grantable.',
+      }),
+    },
+    {
+      default: {},
+      description:
+        "Where the gateway may route to this tenant besides its namespaces' own default paths (/fn/<namespace>/ and /graphql/<namespace>/, always theirs). A host or path granted here is this tenant's: other tenants and namespaces without a tenant cannot claim it. Two claims on one path or host: the older object serves, the other is not routed and reports RouteConflict.",
+    },
+  ),
   access: Type.Object(
     {
       admins: Groups(
@@ -105,7 +134,8 @@ export const TenantKind = defineKind({
   shortNames: ['tn'],
   categories: ['plinth'],
   scope: 'Cluster',
-  description: 'A team: namespaces, quotas, default-deny network, Pod Security, and directory groups bound to roles.',
+  description:
+    'A team: namespaces, quotas, default-deny network, Pod Security, directory groups bound to roles, and the hosts and paths the gateway may route to it.',
   spec: TenantSpecSchema,
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
@@ -135,6 +165,14 @@ export const TenantKind = defineKind({
         ),
       field: 'namespaces',
       message: 'a tenant cannot take default, kube-* or plinth-* namespaces',
+    },
+    {
+      cel: '!has(self.routes) || !has(self.routes.pathPrefixes) || self.routes.pathPrefixes.all(p, !(p == "/fn" || p.startsWith("/fn/") || p == "/graphql" || p.startsWith("/graphql/") || p == "/_" || p.startsWith("/_/")))',
+      check: (s) =>
+        (s.routes?.pathPrefixes ?? []).every((p) => !RESERVED_PREFIXES.some((r) => p === r || p.startsWith(`${r}/`))),
+      field: 'routes.pathPrefixes',
+      message:
+        'routes.pathPrefixes cannot grant /fn/, /graphql/ or /_/: those paths belong to namespaces and to the gateway',
     },
   ],
 });

@@ -65,9 +65,12 @@ const operatorRules = [
   },
 ];
 
-/** What the gateway may do: read routes and endpoints, and wake a revision from zero. */
+/**
+ * What the gateway may do: read routes (and Tenants, whose grants decide who may serve a path
+ * or host) and endpoints, and wake a revision from zero.
+ */
 const gatewayRules = [
-  { apiGroups: ['plinth.dev'], resources: ['functions', 'graphqlapis'], verbs: READ },
+  { apiGroups: ['plinth.dev'], resources: ['functions', 'graphqlapis', 'tenants'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
 ];

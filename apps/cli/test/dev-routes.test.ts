@@ -1,0 +1,97 @@
+// `plinth dev` settles route ownership as a cluster does: a team-b function that claims team-a's
+// default path or team-a's host (granted by team-a's Tenant manifest) is not routed, its
+// conflict is printed as that function's error, and team-a's function keeps its requests.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { eventually } from '@plinth/ground';
+
+const cli = join(import.meta.dirname, '..', 'src', 'main.ts');
+let dev: ChildProcess | undefined;
+after(() => {
+  dev?.kill('SIGKILL');
+});
+
+function get(url: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: host ? { host } : {} }, async (res) => {
+      let body = '';
+      for await (const c of res) body += c;
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it("refuses a team-b function that claims team-a's path or host, and team-a keeps its traffic", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plinth-dev-routes-'));
+  const stolen = join(dir, 'stolen.log');
+  const fn = (ns: string, name: string, http: string, handler: string) => {
+    mkdirSync(join(dir, `${ns}-${name}`));
+    writeFileSync(join(dir, `${ns}-${name}`, 'handler.mjs'), handler);
+    writeFileSync(
+      join(dir, `${ns}-${name}`, 'function.yaml'),
+      `apiVersion: plinth.dev/v1alpha1\nkind: Function\nmetadata: { name: ${name}, namespace: ${ns} }\nspec:\n  runtime: node\n  source: { configMap: { name: ${name} } }\n  http: ${http}\n`,
+    );
+  };
+  const attacker = `import { appendFileSync } from 'node:fs';\nexport default (req) => { appendFileSync(${JSON.stringify(stolen)}, req.url + ' ' + (req.headers.get('authorization') ?? '') + '\\n'); return { who: 'attacker' }; };\n`;
+  writeFileSync(
+    join(dir, 'tenants.yaml'),
+    `apiVersion: plinth.dev/v1alpha1
+kind: Tenant
+metadata: { name: team-a }
+spec: { namespaces: [team-a], routes: { hosts: [shop.a.test] } }
+---
+apiVersion: plinth.dev/v1alpha1
+kind: Tenant
+metadata: { name: team-b }
+spec: { namespaces: [team-b] }
+`,
+  );
+  fn('team-a', 'hello', '{ host: shop.a.test }', "export default () => ({ who: 'team-a' });\n");
+  fn('team-b', 'steal-path', '{ path: /fn/team-a/hello }', attacker);
+  fn('team-b', 'steal-host', '{ host: shop.a.test }', attacker);
+  fn('team-b', 'own', '{}', "export default () => ({ who: 'team-b' });\n");
+
+  let stdout = '';
+  let stderr = '';
+  dev = spawn(process.execPath, [cli, 'dev', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  dev.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  dev.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const base = await eventually(
+    'plinth dev to list its routes',
+    () => /team-a\/hello\s+(http:\/\/127\.0\.0\.1:\d+)\/fn\/team-a\/hello/.exec(stdout)?.[1],
+    60_000,
+  );
+  assert.match(stdout, /plinth dev: 2 function\(s\)/);
+  assert.doesNotMatch(stdout, /steal/);
+  assert.ok(
+    stderr.includes(
+      'team-b/steal-path | error RouteConflict: not routed: path /fn/team-a/hello is inside /fn/team-a/, the default paths of namespace team-a; Function team-a/hello serves it',
+    ),
+    stderr,
+  );
+  assert.ok(
+    stderr.includes(
+      'team-b/steal-host | error RouteConflict: not routed: host shop.a.test is not among the hosts Tenant team-b grants (none); Function team-a/hello serves it',
+    ),
+    stderr,
+  );
+
+  // The victim's traffic, by path and by host (with its credentials), reaches the victim only.
+  assert.deepEqual(await get(`${base}/fn/team-a/hello`), { status: 200, body: '{"who":"team-a"}' });
+  assert.deepEqual(await get(`${base}/fn/team-a/hello/admin`), { status: 200, body: '{"who":"team-a"}' });
+  assert.deepEqual(await get(`${base}/anything`, 'shop.a.test'), { status: 200, body: '{"who":"team-a"}' });
+  assert.deepEqual(await get(`${base}/fn/team-b/own`), { status: 200, body: '{"who":"team-b"}' });
+  assert.equal((await get(`${base}/fn/team-b/steal-path`)).status, 404);
+  assert.equal(existsSync(stolen), false, 'the attacker functions received nothing');
+});

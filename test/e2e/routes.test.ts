@@ -1,0 +1,264 @@
+// Route hijack, tried as a hostile tenant would on the ground's real API server: team-b points
+// a Function that already serves at team-b's own path at team-a's default path, at team-a's
+// GraphQL API's path, and at team-a's host. Each claim is refused with RouteConflict naming
+// what is not allowed and who serves it (the operator's reconcile), the gateway's Kubernetes
+// backend does not route it (although the Function still has live traffic), and team-a's
+// requests, Authorization header included, reach team-a only. Then the age rule inside one
+// tenant: a second team-a Function on team-a's host waits until the first is deleted.
+// kwok pods have no network, so each tenant's revisions are served by an HTTP server in this
+// process (one per tenant) that records what it receives; routes are the real backend's.
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, it } from 'node:test';
+import { FunctionKind, type FunctionObject, GraphQLApiKind, TenantKind } from '@plinth/api';
+import type { FunctionBackend } from '@plinth/faas';
+import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
+import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { pino } from 'pino';
+
+const FunctionType = resourceOf(FunctionKind);
+const GraphQLApiType = resourceOf(GraphQLApiKind);
+const TenantType = resourceOf(TenantKind);
+const run = Math.random().toString(36).slice(2, 7);
+const tenantA = `routes-a-${run}`;
+const tenantB = `routes-b-${run}`;
+const TOKEN = `Bearer team-a-secret-${run}`;
+let client: KubeClient;
+let nsA: string;
+let nsB: string;
+let hostA: string;
+const operators: Operator[] = [];
+let backend: KubeBackend;
+let gateway: Gateway;
+let server: Server;
+let url: string;
+
+/** What one tenant's instances received. */
+interface Seen {
+  url: string;
+  host: string;
+  authorization: string;
+}
+const received: Record<'a' | 'b', Seen[]> = { a: [], b: [] };
+const instances: Server[] = [];
+const instanceURL: Record<'a' | 'b', string> = { a: '', b: '' };
+
+async function instance(who: 'a' | 'b'): Promise<void> {
+  const s = createServer((req, res) => {
+    received[who].push({
+      url: req.url ?? '',
+      host: String(req.headers['x-forwarded-host'] ?? ''),
+      authorization: req.headers.authorization ?? '',
+    });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ who }));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  instances.push(s);
+  instanceURL[who] = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+before(async () => {
+  await requireGround('kubernetes');
+  client = KubeClient.load(ground('KUBECONFIG'));
+  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  nsA = uniqueName('team-a');
+  nsB = uniqueName('team-b');
+  hostA = `shop.${nsA}.test`;
+  for (const name of [nsA, nsB]) await client.create(Resources.Namespace, { metadata: { name } });
+  const tenant = (name: string, namespaces: string[], routes: Record<string, string[]>) =>
+    client.create(TenantType, {
+      apiVersion: TenantKind.apiVersion,
+      kind: TenantKind.kind,
+      metadata: { name },
+      spec: { namespaces, routes },
+    } as KubeObject);
+  await tenant(tenantA, [nsA], { hosts: [hostA] });
+  await tenant(tenantB, [nsB], { pathPrefixes: [`/b-${run}`] });
+  // One operator per team namespace (each settles route ownership over the whole cluster).
+  for (const namespace of [nsA, nsB]) {
+    const op = buildOperator({
+      client,
+      config: configFromEnv({}),
+      namespace,
+      concurrency: async () => new Map(),
+      autoscaleIntervalMs: 3_600_000,
+    });
+    await op.start();
+    operators.push(op);
+  }
+  await instance('a');
+  await instance('b');
+  // Routes from the real backend over the whole cluster, as the gateway in a cluster reads them.
+  backend = new KubeBackend({ client });
+  await backend.start();
+  const local: FunctionBackend = {
+    routes: () => backend.routes(),
+    endpoints: (revision) =>
+      revision.startsWith(`${nsA}/`) ? [instanceURL.a] : revision.startsWith(`${nsB}/`) ? [instanceURL.b] : [],
+    wake: async () => {},
+  };
+  gateway = buildGateway({ backend: local, logger: pino({ level: 'silent' }) });
+  ({ server, url } = await listen(gateway, { port: 0 }));
+});
+
+after(async () => {
+  server?.close();
+  await gateway?.close();
+  backend?.stop();
+  for (const s of instances) s.close();
+  for (const name of [tenantA, tenantB]) {
+    if (await client?.get(TenantType, { name }))
+      await client.mergePatch(TenantType, { name }, { metadata: { finalizers: null } });
+    await client?.delete(TenantType, { name });
+  }
+  for (const op of operators) await op.stop();
+  for (const name of [nsA, nsB]) await client?.delete(Resources.Namespace, { name });
+});
+
+function fnObject(namespace: string, name: string, http: Record<string, string>): KubeObject {
+  return {
+    apiVersion: FunctionKind.apiVersion,
+    kind: FunctionKind.kind,
+    metadata: { name, namespace },
+    spec: { runtime: 'node', source: { inline: 'export default () => ({})' }, http },
+  } as KubeObject;
+}
+
+/** Waits for the Function's Ready condition at its current generation to have this reason. */
+function readyReason(namespace: string, name: string, reason: string) {
+  return eventually(
+    `Function ${namespace}/${name} Ready condition ${reason}`,
+    async () => {
+      const f = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace, name });
+      const ready = getCondition(f?.status?.conditions, 'Ready');
+      return ready?.reason === reason && ready.observedGeneration === f?.metadata.generation && ready;
+    },
+    60_000,
+  );
+}
+
+const routed = (fn: string) => backend.routes().some((r) => r.function === fn);
+
+/** A request to the gateway with team-a's credentials; the answer names the tenant served. */
+function call(path: string, host?: string): Promise<{ status: number; who?: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request(
+      { host: u.hostname, port: u.port, path, headers: { authorization: TOKEN, ...(host ? { host } : {}) } },
+      async (res) => {
+        let text = '';
+        for await (const c of res) text += c;
+        resolve({ status: res.statusCode ?? 0, who: (JSON.parse(text) as { who?: string }).who });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function repoint(http: { path?: string; host?: string }) {
+  await client.mergePatch(
+    FunctionType,
+    { namespace: nsB, name: 'steal' },
+    { spec: { http: { path: null, host: null, ...http } } },
+  );
+}
+
+it("refuses team-b's claims on team-a's default path, GraphQL path and host; team-a keeps its traffic", async () => {
+  // The victim: a Function on team-a's default path and granted host, and a GraphQL API.
+  await client.create(FunctionType, fnObject(nsA, 'hello', { host: hostA }));
+  await client.create(GraphQLApiType, {
+    apiVersion: GraphQLApiKind.apiVersion,
+    kind: GraphQLApiKind.kind,
+    metadata: { name: 'notes', namespace: nsA },
+    spec: {
+      databaseRef: { name: 'notes' },
+      authenticator: 'auth',
+      schemas: ['app'],
+      roles: ['user'],
+      jwt: { secretRef: { name: 'jwt', key: 'secret' } },
+    },
+  } as KubeObject);
+  // No Database here: the API's URL is written as the operator writes it once the API serves.
+  await client.apply(
+    GraphQLApiType,
+    {
+      apiVersion: GraphQLApiKind.apiVersion,
+      kind: GraphQLApiKind.kind,
+      metadata: { name: 'notes', namespace: nsA },
+      status: { url: `http://gateway.test/graphql/${nsA}/notes` },
+    } as KubeObject,
+    { fieldManager: 'plinth-test', subresource: 'status' },
+  );
+  await readyReason(nsA, 'hello', 'RevisionsReady');
+  await eventually('the victim routed', () => routed(`${nsA}/hello`) && routed(`${nsA}/notes`));
+
+  // The attacker first serves where team-b may, so it has live traffic the gateway could use.
+  await client.create(FunctionType, fnObject(nsB, 'steal', { path: `/b-${run}` }));
+  await readyReason(nsB, 'steal', 'RevisionsReady');
+  await eventually('the attacker routed', () => routed(`${nsB}/steal`));
+  assert.deepEqual(await call(`/b-${run}/x`), { status: 200, who: 'b' });
+  received.b.length = 0;
+
+  const attacks = [
+    {
+      http: { path: `/fn/${nsA}/hello` },
+      message: `not routed: path /fn/${nsA}/hello is inside /fn/${nsA}/, the default paths of namespace ${nsA}; Function ${nsA}/hello serves it`,
+      requests: [[`/fn/${nsA}/hello`], [`/fn/${nsA}/hello/admin?x=1`]],
+      victim: ['/', '/admin?x=1'],
+    },
+    {
+      http: { path: `/graphql/${nsA}/notes` },
+      message: `not routed: path /graphql/${nsA}/notes is inside /graphql/${nsA}/, the default paths of namespace ${nsA}; GraphQLApi ${nsA}/notes serves it`,
+      requests: [[`/graphql/${nsA}/notes`]],
+      victim: ['/'],
+    },
+    {
+      http: { host: hostA },
+      message: `not routed: host ${hostA} is not among the hosts Tenant ${tenantB} grants (none); Function ${nsA}/hello serves it`,
+      requests: [['/login', hostA]],
+      victim: ['/login'],
+    },
+  ];
+  for (const attack of attacks) {
+    await repoint(attack.http);
+    const ready = await readyReason(nsB, 'steal', 'RouteConflict');
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.message, attack.message);
+    await eventually('the gateway to drop the refused claim', () => !routed(`${nsB}/steal`));
+    const steal = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace: nsB, name: 'steal' });
+    assert.ok(steal?.status?.traffic?.length, 'the refused Function still has traffic: the gateway refuses it itself');
+
+    received.a.length = 0;
+    for (const [path, host] of attack.requests) {
+      assert.deepEqual(await call(path as string, host), { status: 200, who: 'a' }, `${path} ${host ?? ''}`);
+    }
+    assert.deepEqual(
+      received.a.map((r) => r.url),
+      attack.victim,
+    );
+    assert.ok(received.a.every((r) => r.authorization === TOKEN));
+    assert.deepEqual(received.b, [], "the attacker received none of team-a's requests");
+  }
+});
+
+it('gives a host contested inside one tenant to the older Function, and to the next once it is deleted', async () => {
+  // Its name sorts after hello's: were both created in the same second, hello is still older.
+  await client.create(FunctionType, fnObject(nsA, 'successor', { host: hostA }));
+  const conflict = await readyReason(nsA, 'successor', 'RouteConflict');
+  assert.equal(
+    conflict.message,
+    `not routed: host ${hostA} is served by Function ${nsA}/hello, which claimed it first`,
+  );
+  assert.equal(routed(`${nsA}/successor`), false);
+
+  await client.delete(FunctionType, { namespace: nsA, name: 'hello' });
+  await readyReason(nsA, 'successor', 'RevisionsReady');
+  await eventually('the gateway to route the next claim', () => routed(`${nsA}/successor`));
+  received.a.length = 0;
+  assert.deepEqual(await call('/anything', hostA), { status: 200, who: 'a' });
+  assert.equal(backend.routes().find((r) => r.host === hostA)?.function, `${nsA}/successor`);
+});
