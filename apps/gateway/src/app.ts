@@ -23,11 +23,24 @@ export interface GatewayDeps {
    * `plinth dev`). A cluster gateway sets false and serves them on `adminListener` only.
    */
   adminOnMainListener?: boolean;
+  /**
+   * Largest request body forwarded to a function, in bytes (default 10 MiB, DEFAULT_MAX_BODY_BYTES).
+   * A larger Content-Length is answered 413 before the function is called; a chunked body is
+   * held until it ends and answered 413 as soon as it grows past the limit, so the function
+   * never sees an over-limit request.
+   */
+  maxBodyBytes?: number;
   random?: () => number;
 }
 
 export interface Gateway {
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * For the server's 'checkContinue' event (requests with `Expect: 100-continue`): answers 413
+   * at once when the declared body is over the limit, so the client never sends it; otherwise
+   * sends 100 Continue and serves the request as `listener` does.
+   */
+  readonly checkContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Health, metrics, stats and routes: for the cluster-internal admin port. */
   readonly adminListener: (req: IncomingMessage, res: ServerResponse) => void;
   readonly registry: Registry;
@@ -36,8 +49,13 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+// Never forwarded: hop-by-hop headers, and Expect (this server has already answered it with
+// 100 Continue; undici refuses requests that carry it).
 const HOP_BY_HOP = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',
@@ -61,7 +79,23 @@ export function matchRoute(routes: readonly Route[], host: string | undefined, p
       best = r;
     }
   }
+  // /fn/<ns>/ and /graphql/<ns>/ are served only by routes inside them: a catch-all prefix such
+  // as / never receives requests meant for a namespace's functions or APIs.
+  if (
+    best &&
+    (path.startsWith('/fn/')
+      ? !best.prefix.startsWith('/fn/')
+      : path.startsWith('/graphql/') && !best.prefix.startsWith('/graphql/'))
+  )
+    return undefined;
   return best;
+}
+
+/** How much of `path` the route's prefix covers: all of the prefix when the path is under it, else 0. */
+export function prefixLength(path: string, prefix: string): number {
+  const p = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (p === '/') return 0;
+  return path === p || (path.startsWith(p) && path.charCodeAt(p.length) === 47) ? p.length : 0;
 }
 
 /** Weighted choice over targets with percent > 0; allocates nothing (it is on every request). */
@@ -80,6 +114,55 @@ export function pickTarget(targets: readonly RouteTarget[], random: () => number
   return last;
 }
 
+/** 413, and the connection closed: the rest of the body is not read. */
+function tooLarge(res: ServerResponse, fn: string, limit: number) {
+  const text = JSON.stringify({ error: `request body is larger than ${limit} bytes, the most ${fn} accepts` });
+  res.writeHead(413, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+  });
+  res.end(text);
+}
+
+/** The whole body if it has at most `limit` bytes; undefined as soon as it has more. */
+function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n <= limit) return void chunks.push(c);
+      done();
+      req.pause();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks, n));
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    const onClose = () => {
+      if (req.complete) return;
+      done();
+      reject(new Error('client went away'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
 function json(res: ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -91,6 +174,7 @@ export function build(deps: GatewayDeps): Gateway {
   const registry = deps.registry ?? new Registry();
   const random = deps.random ?? Math.random;
   const coldStartTimeoutMs = deps.coldStartTimeoutMs ?? 30_000;
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const agent = new Agent({ connections: deps.connectionsPerInstance ?? 128, keepAliveTimeout: 60_000, pipelining: 1 });
   const inflight = new Map<string, number>();
   const rr = new Map<string, number>();
@@ -162,7 +246,9 @@ export function build(deps: GatewayDeps): Gateway {
 
     const route = matchRoute(deps.backend.routes(), req.headers.host, path);
     if (!route) return json(res, 404, { error: `no function serves ${path}` });
-    let rest = path === route.prefix ? '' : path.slice(route.prefix.length);
+    // The prefix is stripped when the path is under it; a request matched by host alone keeps its path.
+    const strip = prefixLength(path, route.prefix);
+    let rest = path.slice(strip);
     let target: RouteTarget | undefined;
     const tag = rest.startsWith('/@') ? /^\/@([a-z0-9-]+)(\/.*)?$/.exec(rest) : null;
     if (tag) {
@@ -185,6 +271,31 @@ export function build(deps: GatewayDeps): Gateway {
     };
     res.once('close', onClose);
     try {
+      // The body limit, before any function is woken or called.
+      let body: IncomingMessage | Buffer | null = null;
+      if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+        const declared = req.headers['content-length'];
+        if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+          // Chunked: held until it ends, so an over-limit body never reaches the function.
+          let buffered: Buffer | undefined;
+          try {
+            buffered = await readUpTo(req, maxBodyBytes);
+          } catch {
+            code = 499;
+            return;
+          }
+          if (!buffered) {
+            code = 413;
+            return tooLarge(res, fn, maxBodyBytes);
+          }
+          body = buffered;
+        } else if (declared !== undefined && Number(declared) > maxBodyBytes) {
+          code = 413;
+          return tooLarge(res, fn, maxBodyBytes);
+        } else {
+          body = req;
+        }
+      }
       let endpoints = deps.backend.endpoints(revision);
       if (endpoints.length === 0) {
         const t0 = performance.now();
@@ -221,14 +332,13 @@ export function build(deps: GatewayDeps): Gateway {
       }
       headers['x-forwarded-host'] = req.headers.host ?? '';
       headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-      headers['x-forwarded-prefix'] = route.prefix;
-      const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+      if (strip > 0) headers['x-forwarded-prefix'] = path.slice(0, strip);
       let upstream: Awaited<ReturnType<typeof request>>;
       try {
         upstream = await request(`${base}${rest || '/'}${q < 0 ? '' : url.slice(q)}`, {
           method: req.method as 'GET',
           headers,
-          body: hasBody ? req : null,
+          body,
           dispatcher: agent,
           signal: abort.signal,
           headersTimeout: route.timeoutMs,
@@ -301,6 +411,14 @@ export function build(deps: GatewayDeps): Gateway {
     return json(res, 404, { error: `unknown gateway endpoint ${path}` });
   }
 
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    serve(req, res).catch((e: unknown) => {
+      log.error({ err: e }, 'gateway error');
+      if (!res.headersSent) json(res, 500, { error: 'gateway error' });
+      else res.destroy();
+    });
+  };
+
   return {
     adminListener: (req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -309,13 +427,16 @@ export function build(deps: GatewayDeps): Gateway {
         if (!res.headersSent) json(res, 500, { error: 'gateway error' });
       });
     },
-    listener: (req, res) => {
-      serve(req, res).catch((e: unknown) => {
-        log.error({ err: e }, 'gateway error');
-        if (!res.headersSent) json(res, 500, { error: 'gateway error' });
-        else res.destroy();
-      });
+    checkContinue: (req, res) => {
+      if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const route = matchRoute(deps.backend.routes(), req.headers.host, path);
+        return tooLarge(res, route?.function ?? 'the gateway', maxBodyBytes);
+      }
+      res.writeContinue();
+      listener(req, res);
     },
+    listener,
     registry,
     inflight: () => new Map(inflight),
     close: () => agent.close(),
@@ -328,6 +449,7 @@ export function listen(
   opts: { port: number; host?: string },
 ): Promise<{ server: Server; url: string }> {
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway.listener);
+  server.on('checkContinue', gateway.checkContinue);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => {

@@ -1,11 +1,12 @@
 // plinth-gateway in a cluster: routes from Functions, endpoints from EndpointSlices.
+// PLINTH_MAX_BODY_BYTES: the request body limit (default 10 MiB).
 // TLS when PLINTH_TLS_CERT_FILE and PLINTH_TLS_KEY_FILE are set (the Helm chart mounts a
 // cert-manager certificate there); plain HTTP only behind a TLS-terminating proxy or mesh.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createLogger, KubeClient } from '@plinth/kube';
-import { build, KubeBackend, listen } from './app.ts';
+import { build, DEFAULT_MAX_BODY_BYTES, KubeBackend, listen } from './app.ts';
 
 const log = createLogger('plinth-gateway');
 const port = Number(process.env.PORT ?? 8080);
@@ -13,9 +14,17 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   log.fatal(`PORT must be a port number, got "${process.env.PORT}"`);
   process.exit(2);
 }
+// The largest request body forwarded to a function (bytes); 413 past it.
+const maxBodyBytes = process.env.PLINTH_MAX_BODY_BYTES
+  ? Number(process.env.PLINTH_MAX_BODY_BYTES)
+  : DEFAULT_MAX_BODY_BYTES;
+if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+  log.fatal(`PLINTH_MAX_BODY_BYTES must be a number of bytes, got "${process.env.PLINTH_MAX_BODY_BYTES}"`);
+  process.exit(2);
+}
 const backend = new KubeBackend({ client: KubeClient.load(process.env.KUBECONFIG), logger: log });
 await backend.start();
-const gateway = build({ backend, logger: log, adminOnMainListener: false });
+const gateway = build({ backend, logger: log, adminOnMainListener: false, maxBodyBytes });
 // Metrics, stats (for the autoscaler) and routes: cluster-internal only, never on the public port.
 const adminPort = Number(process.env.PLINTH_ADMIN_PORT ?? 9090);
 const admin = createServer(gateway.adminListener).listen(adminPort, process.env.POD_IP ?? '0.0.0.0');
@@ -27,6 +36,7 @@ if (cert && key) {
     { cert: readFileSync(cert), key: readFileSync(key), keepAliveTimeout: 65_000 },
     gateway.listener,
   );
+  server.on('checkContinue', gateway.checkContinue);
   server.listen(port, process.env.HOST ?? '0.0.0.0');
   close = () => server.close();
   log.info({ port, tls: true }, 'gateway listening');

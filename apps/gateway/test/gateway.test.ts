@@ -1,11 +1,12 @@
 // The gateway in process, in front of real runtime processes in all four languages
-// (LocalBackend): answers, scale from zero under a burst, timeouts, metrics.
+// (LocalBackend): answers, scale from zero under a burst, timeouts, metrics, request bodies
+// (Expect: 100-continue, the body limit).
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gatewayStatsSource, LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
-import { build, type Gateway, listen, matchRoute, pickTarget } from '@plinth/gateway';
+import { build, type Gateway, listen, matchRoute, pickTarget, prefixLength } from '@plinth/gateway';
 import { pino } from 'pino';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -149,6 +150,118 @@ describe('gateway with real runtimes', () => {
   });
 });
 
+interface Sent {
+  status: number;
+  body: { error?: string; bytes?: number; calls?: number; expect?: string | null };
+  /** Whether the gateway answered 100 Continue. */
+  continued: boolean;
+}
+
+/**
+ * A POST with node:http, as curl would send it: `body` after 100 Continue when `expect` is
+ * set (else at once), or `chunks` x 64 KiB chunked, stopping as soon as an answer comes.
+ */
+function send(url: string, opts: { headers?: Record<string, string>; body?: Buffer; chunks?: number }): Promise<Sent> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    let continued = false;
+    let answered = false;
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname + u.search,
+      method: 'POST',
+      agent: false,
+      headers: {
+        ...(opts.body && opts.chunks === undefined ? { 'content-length': String(opts.body.length) } : {}),
+        ...opts.headers,
+      },
+    });
+    req.on('continue', () => {
+      continued = true;
+      req.end(opts.body);
+    });
+    req.on('response', async (res) => {
+      answered = true;
+      let text = '';
+      for await (const c of res) text += c;
+      resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), continued });
+      req.destroy();
+    });
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    if (opts.chunks !== undefined) {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let n = 0;
+      const write = () => {
+        while (!answered && n < (opts.chunks ?? 0)) {
+          n++;
+          if (!req.write(chunk)) return void req.once('drain', write);
+        }
+        if (!answered) req.end();
+      };
+      write();
+    } else if (opts.headers?.expect) req.flushHeaders();
+    else if (opts.body) req.end(opts.body);
+    else req.flushHeaders(); // headers only: the answer must not wait for the body
+  });
+}
+
+describe('request bodies', () => {
+  const MiB = 1024 * 1024;
+  const calls = async () => Number((await get('/fn/default/echo')).body.calls);
+
+  it('answers a body over 1 MiB sent with Expect: 100-continue, as curl sends it (not forwarding Expect)', async () => {
+    const body = Buffer.alloc(2 * MiB + 1, 'a');
+    const sent = await send(`${base}/fn/default/echo`, { headers: { expect: '100-continue' }, body });
+    assert.deepEqual(sent, {
+      status: 200,
+      body: { bytes: 2 * MiB + 1, calls: sent.body.calls, expect: null },
+      continued: true,
+    });
+  });
+
+  it('answers 413 for a body over the limit, Content-Length or chunked, and the function sees none of them', async () => {
+    const small = build({ backend, logger: pino({ level: 'silent' }), maxBodyBytes: MiB });
+    const gw = await listen(small, { port: 0 });
+    try {
+      const url = `${gw.url}/fn/default/echo`;
+      const before = await calls();
+      const refused = {
+        status: 413,
+        body: { error: `request body is larger than ${MiB} bytes, the most default/echo accepts` },
+      };
+      // Declared too large: answered on the headers, before any byte of body.
+      assert.deepEqual(await send(url, { headers: { 'content-length': String(MiB + 1) } }), {
+        ...refused,
+        continued: false,
+      });
+      // With Expect: 100-continue the client is told before it sends the body.
+      assert.deepEqual(await send(url, { headers: { expect: '100-continue' }, body: Buffer.alloc(50 * MiB) }), {
+        ...refused,
+        continued: false,
+      });
+      // Chunked, no length: cut off once it grows past the limit (the client sends up to 64 MiB).
+      assert.deepEqual(await send(url, { chunks: 1024 }), { ...refused, continued: false });
+      assert.equal(await calls(), before, 'the function was not called for any over-limit request');
+      // At the limit, chunked: held whole, then forwarded.
+      const atLimit = await send(url, { chunks: 16 });
+      assert.equal(atLimit.status, 200);
+      assert.equal(atLimit.body.bytes, MiB);
+      assert.equal(atLimit.body.calls, before + 1);
+      const metrics = await (await fetch(`${gw.url}/_/metrics`)).text();
+      assert.match(
+        metrics,
+        /plinth_gateway_requests_total\{function="default\/echo",revision="echo-[0-9a-f]+",code="413"\} 2/,
+      );
+    } finally {
+      gw.server.close();
+      await small.close();
+    }
+  });
+});
+
 describe('routing rules', () => {
   const routes = [
     { function: 'a/x', prefix: '/fn/a/x', timeoutMs: 1000, targets: [] },
@@ -160,6 +273,23 @@ describe('routing rules', () => {
     assert.equal(matchRoute(routes, undefined, '/fn/a/x/y/z')?.function, 'a/y');
     assert.equal(matchRoute(routes, undefined, '/fn/a/x')?.function, 'a/x');
     assert.equal(matchRoute(routes, undefined, '/fn/a/xy'), undefined);
+  });
+
+  it('strips the prefix from paths under it only: a request matched by host keeps its path', () => {
+    assert.equal(prefixLength('/fn/a/h/x', '/fn/a/h'), 7);
+    assert.equal(prefixLength('/fn/a/h', '/fn/a/h'), 7);
+    assert.equal(prefixLength('/login', '/fn/a/h'), 0);
+    assert.equal(prefixLength('/fn/a/hx', '/fn/a/h'), 0);
+    assert.equal(prefixLength('/shop/x', '/shop/'), 5);
+    assert.equal(prefixLength('/about', '/'), 0);
+  });
+
+  it("never lets a prefix outside /fn/<ns>/ or /graphql/<ns>/ catch a namespace's requests", () => {
+    const withRoot = [...routes, { function: 'ops/site', prefix: '/', timeoutMs: 1000, targets: [] }];
+    assert.equal(matchRoute(withRoot, undefined, '/about')?.function, 'ops/site');
+    assert.equal(matchRoute(withRoot, undefined, '/fn/a/x/z')?.function, 'a/x');
+    assert.equal(matchRoute(withRoot, undefined, '/fn/a/gone'), undefined);
+    assert.equal(matchRoute(withRoot, undefined, '/graphql/a/api'), undefined);
   });
 
   it('splits traffic by percent', () => {
