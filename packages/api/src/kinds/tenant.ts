@@ -137,6 +137,11 @@ export const TenantKind = defineKind({
   description:
     'A team: namespaces, quotas, default-deny network, Pod Security, directory groups bound to roles, and the hosts and paths the gateway may route to it.',
   spec: TenantSpecSchema,
+  nameRule: {
+    maxLength: 63,
+    because:
+      "the operator labels the tenant's namespaces plinth.dev/tenant=<name> (a label value of at most 63 characters) and peers name tenants",
+  },
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     namespaces: Type.Optional(
