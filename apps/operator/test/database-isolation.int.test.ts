@@ -41,8 +41,8 @@ async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
 
 async function as(user: string, password: string, database: string, text: string): Promise<string> {
   const c = new pg.Client(groundPg(database, { user, password }));
-  await c.connect();
   try {
+    await c.connect();
     const r = await c.query(text);
     return `ok ${JSON.stringify(r.rows)}`;
   } catch (e) {
@@ -163,6 +163,21 @@ before(async () => {
 });
 
 after(async () => {
+  // Databases carry a finalizer: delete them while the operators still run.
+  for (const ns of [nsA, nsB, nsC]) {
+    for (const d of (await client.list<DatabaseObject & KubeObject>(DatabaseType, { namespace: ns })).items) {
+      await client.delete(DatabaseType, { namespace: ns, name: d.metadata.name ?? '' });
+    }
+  }
+  await eventually(
+    'every Database gone',
+    async () => {
+      for (const ns of [nsA, nsB, nsC])
+        if ((await client.list(DatabaseType, { namespace: ns })).items.length) return false;
+      return true;
+    },
+    60_000,
+  );
   for (const op of operators) await op.stop();
   for (const name of [nsA, nsB, nsC, platformNs]) await client?.delete(Resources.Namespace, { name }).catch(() => {});
   const dbs = await sql<{ datname: string }>(
@@ -231,15 +246,15 @@ describe('a hostile tenant against PostgreSQL', () => {
       'the API server refuses a predefined role',
     );
     const superuser = groundPg('postgres').user;
-    for (const [target, expected] of [
+    for (const [i, [target, expected]] of [
       [superuser, new RegExp(`memberOf: ${superuser} does not exist or is a privileged role`)],
       [
         role('a_reader'),
         new RegExp(`roles\\[0\\]\\.memberOf\\[0\\]: ${role('a_reader')} is not a role of this Database`),
       ],
-    ] as const) {
+    ].entries()) {
       await createDatabase(nsB, 'joiner', {
-        databaseName: evil('joiner'),
+        databaseName: evil(`joiner${i}`),
         roles: [{ name: role('b_login'), login: true, memberOf: [target] }],
       });
       const d = await readyIs(nsB, 'joiner', 'False', 'NotAllowed');
@@ -311,6 +326,76 @@ describe('a hostile tenant against PostgreSQL', () => {
     await client.delete(DatabaseType, { namespace: nsB, name: 'defaults' });
   });
 
+  it("cannot become superuser by planting an operator where the operator's queries look", async () => {
+    // CVE-2018-1058's pattern: a tenant may create objects in its database's public schema (the
+    // owner role can grant that), and `name || name` written there would run, as the caller,
+    // inside the catalog queries of the next reconcile, which connects as the superuser.
+    await createDatabase(nsB, 'path', {
+      databaseName: evil('path'),
+      roles: [{ name: role('b_pa'), login: true }],
+      schemaPrivileges: [{ role: role('b_pa'), schema: 'public', privileges: ['USAGE', 'CREATE'] }],
+    });
+    await readyIs(nsB, 'path', 'True');
+    const pw = await passwordOf(nsB, `path-${role('b_pa').replace(/_/g, '-')}`);
+    const planted = await as(
+      role('b_pa'),
+      pw,
+      evil('path'),
+      `CREATE FUNCTION public.cat(name, name) RETURNS text LANGUAGE plpgsql AS $f$
+         BEGIN
+           BEGIN EXECUTE 'ALTER ROLE ${role('b_pa')} SUPERUSER'; EXCEPTION WHEN others THEN NULL; END;
+           RETURN $1::text OPERATOR(pg_catalog.||) $2::text;
+         END $f$;
+       CREATE OPERATOR public.|| (LEFTARG = name, RIGHTARG = name, FUNCTION = public.cat)`,
+    );
+    assert.match(planted, /^ok/);
+    await client.mergePatch(DatabaseType, { namespace: nsB, name: 'path' }, { spec: { schemas: ['app'] } });
+    await eventually('path at generation 2', async () => {
+      const d = await readyIs(nsB, 'path', 'True');
+      return d.metadata.generation === 2 && d;
+    });
+    const [r] = await sql<{ rolsuper: boolean }>('postgres', 'select rolsuper from pg_roles where rolname = $1', [
+      role('b_pa'),
+    ]);
+    assert.equal(r?.rolsuper, false, 'the planted operator never ran as the superuser');
+    await client.delete(DatabaseType, { namespace: nsB, name: 'path' });
+  });
+
+  it("grants only on its own roles' objects, even when the spec passes every check", async () => {
+    const before = await sql<{ acl: string | null }>(
+      'postgres',
+      `select relacl::text as acl from pg_class where oid = 'pg_authid'::regclass`,
+    );
+    await createDatabase(nsB, 'grants', {
+      databaseName: evil('grants'),
+      roles: [{ name: role('b_g') }],
+      tablePrivileges: [{ role: role('b_g'), table: 'pg_catalog.pg_authid', privileges: ['SELECT'] }],
+    });
+    const d = await readyIs(nsB, 'grants', 'False', 'ApplyFailed');
+    assert.match(
+      readyMessage(d),
+      /permission denied for table pg_authid: the owner role plinth_\w+ acts only for objects owned by this Database's roles/,
+    );
+    const after_ = await sql<{ acl: string | null }>(
+      'postgres',
+      `select relacl::text as acl from pg_class where oid = 'pg_authid'::regclass`,
+    );
+    assert.deepEqual(after_, before, 'pg_authid is granted to nobody new');
+    assert.equal(await roleExists(role('b_g')), false, 'the failed plan left nothing behind');
+    await client.delete(DatabaseType, { namespace: nsB, name: 'grants' });
+  });
+
+  it('cannot declare a role another Database manages', async () => {
+    await createDatabase(nsB, 'dup', { databaseName: evil('dup'), roles: [{ name: role('a_reader'), login: true }] });
+    const d = await readyIs(nsB, 'dup', 'False', 'NotAllowed');
+    assert.match(
+      readyMessage(d),
+      new RegExp(`roles: ${role('a_reader')} belongs to Database ${nsA}/shop; choose another name`),
+    );
+    assert.equal(await victimSees(), 'ok [{"item":"mine"}]', "team-a's reader still logs in with its own password");
+    await client.delete(DatabaseType, { namespace: nsB, name: 'dup' });
+  });
+
   it('cannot adopt a database that belongs to no Database until an administrator hands it over', async () => {
     await sql('postgres', `CREATE DATABASE ${evil('orphan')}`);
     await createDatabase(nsB, 'orphan', { databaseName: evil('orphan'), roles: [{ name: role('b_orphan') }] });
@@ -368,6 +453,11 @@ describe('status shows no secret and does not spin', () => {
     assert.match(plan, new RegExp(`CREATE ROLE "${role('b_pw')}" LOGIN PASSWORD '\\*\\*\\*'`));
     assert.ok(!plan.includes('slash'), `no part of the password in status: ${plan}`);
     assert.match(await as(role('b_pw'), password, evil('pw'), 'select 1 as one'), /^ok/, 'the password logs in');
+    assert.match(
+      await as(role('b_pw'), password, victimDb, 'select 1 as one'),
+      new RegExp(`permission denied for database "${victimDb}"`),
+      "a login role cannot even connect to another tenant's database",
+    );
     await client.delete(DatabaseType, { namespace: nsB, name: 'pw' });
   });
 

@@ -25,6 +25,13 @@ export const shownSql = (s: PlanStep): string => s.shown ?? s.sql;
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
+/**
+ * Names in the planner's SQL resolve in pg_catalog only: a tenant who may create functions or
+ * operators in a schema on the search path (public, or one named after the connecting role)
+ * would otherwise have them run by the connecting role, a superuser.
+ */
+export const SAFE_SEARCH_PATH = 'SET LOCAL search_path TO pg_catalog, pg_temp';
+
 /** One statement through the extended protocol (pg's queryMode; its types do not list it). */
 export const runOne = (db: Queryable, sql: string) =>
   db.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig & { queryMode: 'extended' });
@@ -37,9 +44,16 @@ async function checkGrantable(db: Queryable, decl: Declaration): Promise<void> {
   const declared = new Set(decl.roles.map((r) => r.name));
   const outside = [...new Set(decl.roles.flatMap((r) => r.memberOf ?? []).filter((g) => !declared.has(g)))];
   if (!outside.length) return;
+  // A role is plain when neither it nor any role it belongs to, however deep, is privileged.
   const { rows } = await db.query<{ rolname: string }>(
-    `select rolname from pg_roles where rolname = any($1)
-        and not (rolsuper or rolcreaterole or rolcreatedb or rolreplication or rolbypassrls or rolname like 'pg\\_%')`,
+    `with recursive up(start, oid) as (
+       select r.rolname, r.oid from pg_roles r where r.rolname = any($1)
+       union
+       select up.start, am.roleid from pg_auth_members am join up on am.member = up.oid)
+     select up.start as rolname from up join pg_roles r on r.oid = up.oid
+      group by up.start
+     having not bool_or(r.rolsuper or r.rolcreaterole or r.rolcreatedb or r.rolreplication or r.rolbypassrls
+                        or r.rolname like 'pg\\_%')`,
     [outside],
   );
   const plain = new Set(rows.map((r) => r.rolname));
@@ -59,8 +73,14 @@ export async function planFor(
   opts: CheckOptions = {},
 ): Promise<PlanStep[]> {
   await checkDeclaration(decl, opts);
-  await checkGrantable(client, decl);
-  return plan(decl, await readCatalog(client, owner, decl), owner);
+  await client.query('BEGIN READ ONLY');
+  try {
+    await client.query(SAFE_SEARCH_PATH);
+    await checkGrantable(client, decl);
+    return plan(decl, await readCatalog(client, owner, decl), owner);
+  } finally {
+    await client.query('ROLLBACK');
+  }
 }
 
 /**
@@ -76,6 +96,7 @@ export async function applyDeclaration(
   await checkDeclaration(decl, opts);
   await client.query('BEGIN');
   try {
+    await client.query(SAFE_SEARCH_PATH);
     await checkGrantable(client, decl);
     const steps = plan(decl, await readCatalog(client, owner, decl), owner);
     const destructive = steps.filter((s) => s.destructive);

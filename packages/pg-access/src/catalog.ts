@@ -31,17 +31,32 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
   const managed = (
     await db.query<{ rolname: string; login: boolean; inherit: boolean; owns: boolean }>(
       `select r.rolname, r.rolcanlogin as login, r.rolinherit as inherit,
-              exists (select 1 from pg_class c where c.relowner = r.oid) as owns
+              exists (select 1 from pg_shdepend s where s.refclassid = 'pg_authid'::regclass
+                         and s.refobjid = r.oid and s.deptype = 'o') as owns
          from pg_roles r
         where shobj_description(r.oid, 'pg_authid') = $1`,
       [`${MANAGED_PREFIX}${owner}`],
     )
   ).rows;
   const names = managed.map((r) => r.rolname);
+  // Declared roles that exist but are not this declaration's: someone else's.
+  const foreign = (
+    await db.query<{ rolname: string; comment: string | null }>(
+      `select rolname, shobj_description(oid, 'pg_authid') as comment from pg_roles
+        where rolname = any($1) and not (rolname = any($2))`,
+      [decl.roles.map((r) => r.name), names],
+    )
+  ).rows;
   const state: CatalogState = {
     database: where?.database ?? '',
     currentUser: where?.current_user ?? '',
     roles: new Map(managed.map((r) => [r.rolname, { login: r.login, inherit: r.inherit, ownsObjects: r.owns }])),
+    foreignRoles: new Map(
+      foreign.map((r) => [
+        r.rolname,
+        r.comment?.startsWith(MANAGED_PREFIX) ? r.comment.slice(MANAGED_PREFIX.length) : undefined,
+      ]),
+    ),
     memberships: new Set(),
     stewardOf: new Set(),
     databaseGrants: new Set(),

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { MANAGED_PREFIX, POLICY_PREFIX } from './catalog.ts';
-import { embedExpression } from './check.ts';
+import { DeclarationError, embedExpression } from './check.ts';
 import type { CatalogState, Declaration, DefaultPrivilegeObject, PlanStep } from './types.ts';
 
 const id = (name: string) => pg.escapeIdentifier(name);
@@ -28,6 +28,12 @@ export function policyHash(p: NonNullable<Declaration['policies']>[number]): str
 }
 
 export function plan(decl: Declaration, state: CatalogState, owner: string): PlanStep[] {
+  const taken = [...state.foreignRoles].map(([name, holder]) =>
+    holder
+      ? `roles: ${name} belongs to Database ${holder}; choose another name`
+      : `roles: ${name} exists and is not managed by Plinth; choose another name`,
+  );
+  if (taken.length) throw new DeclarationError(taken);
   const steps: PlanStep[] = [];
   const declared = new Set(decl.roles.map((r) => r.name));
   const marker = `${MANAGED_PREFIX}${owner}`;
@@ -192,7 +198,7 @@ export function plan(decl: Declaration, state: CatalogState, owner: string): Pla
   for (const f of [...families].reverse())
     for (const g of [...f.have].sort())
       if (!f.want.has(g) && !(f.objects && byDefault(f.objects, g)))
-        steps.push({ sql: f.render(g.split('|'), false), scope: 'object', reason: `${f.what} ${g} is not declared` });
+        steps.push({ sql: f.render(g.split('|'), false), scope: 'role', reason: `${f.what} ${g} is not declared` });
 
   // 5. Row-level security.
   for (const r of decl.rowSecurity ?? []) {

@@ -77,8 +77,10 @@ export interface Declaration {
 
 /** The catalog, as far as the managed roles and declared tables are concerned. */
 export interface CatalogState {
-  /** Managed roles that exist, with their attributes. */
+  /** Managed roles that exist, with their attributes (ownsObjects: anything, in any database). */
   roles: Map<string, { login: boolean; inherit: boolean; ownsObjects: boolean }>;
+  /** Declared roles that exist but are not managed by this declaration -> their owner, if Plinth's. */
+  foreignRoles: Map<string, string | undefined>;
   /** `member>group` for memberships of managed roles. */
   memberships: Set<string>;
   /** Managed roles the steward is a member of. */
@@ -115,8 +117,10 @@ export interface PlanStep {
   /** The SQL as shown in status, logs and plans, when it carries a secret (a password). */
   shown?: string;
   /**
-   * `role`: runs as the connecting role (roles and memberships are cluster-wide); `object`:
-   * runs as the declaration's steward when there is one.
+   * `role`: runs as the connecting role: roles and memberships (cluster-wide), and revokes,
+   * which only take away what managed roles hold, named from the catalog, so they converge
+   * whoever granted. `object`: grants, row security, policies and default privileges, run as
+   * the declaration's steward when there is one.
    */
   scope: 'role' | 'object';
   /** Drops a role or anything that can lose data or break others: refused unless allowed. */

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ground, groundPg, requireGround } from '@plinth/ground';
-import { applyDeclaration, type Declaration, DestructivePlanError, planFor } from '@plinth/pg-access';
+import { applyDeclaration, type Declaration, DestructivePlanError, planFor, runOne } from '@plinth/pg-access';
 import pg from 'pg';
 
 const run = Math.random().toString(36).slice(2, 7);
@@ -191,5 +191,11 @@ describe('pg-access planner on PostgreSQL', () => {
     const policies = await admin.query(`SELECT policyname FROM pg_policies WHERE tablename = 'orders'`);
     assert.deepEqual(policies.rows, []);
     assert.deepEqual(await planFor(admin, { roles: [] }, OWNER), []);
+  });
+
+  it('runs each step as exactly one statement: the server refuses two', async () => {
+    await assert.rejects(runOne(admin, `SELECT 1; CREATE ROLE ${r('smuggled')}`), /cannot insert multiple commands/);
+    const smuggled = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [r('smuggled')]);
+    assert.equal(smuggled.rowCount, 0);
   });
 });

@@ -1,11 +1,12 @@
 // `plinth db plan <name> [-n namespace]`: what applying a Database now would change (read-only),
 // and what was applied last. Reads the Database and its server's Secret with your kubeconfig (a
 // platform server's Secret lives in the platform namespace, PLINTH_NAMESPACE, default
-// plinth-system: only those who may read it can plan against it).
+// plinth-system: only those who may read it can plan against it). PLINTH_PG_GRANTABLE_ROLES
+// should match the operator's.
 import { parseArgs } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import { KubeClient, type KubeObject, resourceOf } from '@plinth/kube';
-import { planDatabase } from '@plinth/operator';
+import { configFromEnv, planDatabase } from '@plinth/operator';
 
 export async function db(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,7 +29,9 @@ export async function db(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const steps = await planDatabase(client, d, process.env.PLINTH_NAMESPACE ?? 'plinth-system');
+    // The operator's settings, from the same variables (PLINTH_NAMESPACE, PLINTH_PG_GRANTABLE_ROLES).
+    const config = configFromEnv();
+    const steps = await planDatabase(client, d, config.platformNamespace, config.grantableRoles);
     if (steps.length === 0) process.stdout.write(`Database ${values.namespace}/${name} is in sync: nothing to apply\n`);
     else {
       process.stdout.write(`Database ${values.namespace}/${name}: ${steps.length} step(s) to apply\n`);

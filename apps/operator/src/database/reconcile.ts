@@ -117,6 +117,9 @@ export async function openConnection(
     user: c.username,
     password: c.password,
     database,
+    // Names resolve in pg_catalog only: tenants can create functions and operators in their
+    // databases, and this connection is the server's most privileged role.
+    options: '-c search_path=pg_catalog,pg_temp',
     ssl: c.ca ? { ca: c.ca } : c.sslDisabled ? false : { rejectUnauthorized: true },
     connectionTimeoutMillis: 10_000,
   });
@@ -149,7 +152,11 @@ export function declarationFor(d: DatabaseObject, password: (role: string) => st
         ...(r.memberOf ? { memberOf: r.memberOf } : {}),
       };
     }),
-    database: spec.databasePrivileges,
+    // PUBLIC may not connect (claimDatabase revokes it): the Database's login roles may.
+    database: [
+      ...(spec.databasePrivileges ?? []),
+      ...spec.roles.filter((r) => r.login).map((r) => ({ role: r.name, privileges: ['CONNECT' as const] })),
+    ],
     schemas: spec.schemaPrivileges,
     tables: spec.tablePrivileges,
     sequences: spec.sequencePrivileges,
@@ -182,20 +189,61 @@ export async function planDatabase(
   }
 }
 
-/** Why the physical database may not be used by `d`, or undefined when it may (or is new). */
-function ownershipProblem(
+/** The comment that makes a physical database this Database's: its namespace, name and uid. */
+const markerOf = (d: DatabaseObject) => `${DATABASE_MARKER}${ownerOf(d)}/${d.metadata.uid ?? ''}`;
+
+interface PhysicalDatabase {
+  comment: string | null;
+  template: boolean;
+  owner: string;
+}
+
+/**
+ * Whether `d` may use the physical database `name`: `ok` (new, or already its own), `claim`
+ * (its own but not yet marked: made by it before a crash, or recorded in its status before
+ * databases were marked and claimed by no other Database), or a refusal with its reason.
+ */
+function ownership(
   name: string,
-  existing: { comment: string | null; template: boolean } | undefined,
+  existing: PhysicalDatabase | undefined,
   d: DatabaseObject,
-): string | undefined {
-  if (!existing) return undefined;
-  const mine = `${DATABASE_MARKER}${ownerOf(d)}`;
-  if (name === 'postgres' || existing.template) return `database ${name} is the server's own and cannot be used`;
-  if (existing.comment === mine) return undefined;
-  if (existing.comment?.startsWith(DATABASE_MARKER)) {
-    return `database ${name} belongs to Database ${existing.comment.slice(DATABASE_MARKER.length)}; choose another spec.databaseName`;
+  claimedElsewhere: boolean,
+): { ok: true; mark: boolean } | { ok: false; reason: string; message: string } {
+  if (!existing) return { ok: true, mark: true };
+  const mine = markerOf(d);
+  if (name === 'postgres' || existing.template) {
+    return {
+      ok: false,
+      reason: 'DatabaseOwnedElsewhere',
+      message: `database ${name} is the server's own and cannot be used`,
+    };
   }
-  return `database ${name} exists and belongs to no Database; to hand it over, a database administrator runs: COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(mine)}`;
+  if (existing.comment === mine) return { ok: true, mark: false };
+  if (existing.comment?.startsWith(DATABASE_MARKER)) {
+    const holder = existing.comment.slice(DATABASE_MARKER.length);
+    const sameName = holder.startsWith(`${ownerOf(d)}/`);
+    return {
+      ok: false,
+      reason: 'DatabaseOwnedElsewhere',
+      message: sameName
+        ? `database ${name} belongs to an earlier Database of this name (${holder}); to hand it over, a database administrator runs: COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(mine)}`
+        : `database ${name} belongs to Database ${holder.slice(0, holder.lastIndexOf('/'))}; choose another spec.databaseName`,
+    };
+  }
+  if (existing.owner === ownerRoleOf(d)) return { ok: true, mark: true };
+  if (existing.owner.startsWith('plinth_')) {
+    return {
+      ok: false,
+      reason: 'DatabaseOwnedElsewhere',
+      message: `database ${name} is being created by another Database (its owner role is ${existing.owner}); choose another spec.databaseName`,
+    };
+  }
+  if (d.status?.databaseName === name && !claimedElsewhere) return { ok: true, mark: true };
+  return {
+    ok: false,
+    reason: 'DatabaseNotAdopted',
+    message: `database ${name} exists and belongs to no Database; to hand it over, a database administrator runs: COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(mine)}`,
+  };
 }
 
 export function databaseReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
@@ -256,14 +304,15 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
   }
 
   /**
-   * On the server: the owner role exists, and the physical database exists, is owned by it and
-   * names this Database in its comment. A database another Database owns, or one that belongs
-   * to none, is refused.
+   * On the server: the owner role exists, and the physical database exists, is owned by it,
+   * names this Database in its comment, and is closed to PUBLIC (only the Database's login
+   * roles connect). A database another Database owns, or one that belongs to none, is refused.
    */
   async function claimDatabase(d: DatabaseObject, name: string, ownerRole: string): Promise<void> {
     const server = await connectionOf(d, 'postgres');
     try {
       const role = pg.escapeIdentifier(ownerRole);
+      const db = pg.escapeIdentifier(name);
       const known = await server.query('select 1 from pg_roles where rolname = $1', [ownerRole]);
       if (!known.rowCount) {
         await runOne(server, `CREATE ROLE ${role} NOLOGIN`);
@@ -271,34 +320,35 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
       }
       const read = async () =>
         (
-          await server.query<{ comment: string | null; template: boolean; owner: string }>(
+          await server.query<PhysicalDatabase>(
             `select shobj_description(oid, 'pg_database') as comment, datistemplate as template,
                     pg_get_userbyid(datdba) as owner
                from pg_database where datname = $1`,
             [name],
           )
         ).rows[0];
+      /** Another Database's status names it too (databases made before they were marked). */
+      const claimedElsewhere = async () =>
+        (await client.list<DatabaseObject & KubeObject>(DatabaseType)).items.some(
+          (o) => o.status?.databaseName === name && o.metadata.uid !== d.metadata.uid,
+        );
       let existing = await read();
-      const problem = ownershipProblem(name, existing, d);
-      if (problem) await refuse(d, existing?.comment ? 'DatabaseOwnedElsewhere' : 'DatabaseNotAdopted', problem);
+      let verdict = ownership(name, existing, d, existing && !existing.comment ? await claimedElsewhere() : false);
+      if (!verdict.ok) return refuse(d, verdict.reason, verdict.message);
       if (!existing) {
         try {
-          await runOne(server, `CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${role}`);
+          await runOne(server, `CREATE DATABASE ${db} OWNER ${role}`);
         } catch (e) {
-          // Another Database created it first: its comment says whose it is.
           if ((e as { code?: string }).code !== '42P04') throw e;
+          // Another Database created it first.
           existing = await read();
-          const lost = ownershipProblem(name, existing, d);
-          if (lost) await refuse(d, 'DatabaseOwnedElsewhere', lost);
+          verdict = ownership(name, existing, d, true);
+          if (!verdict.ok) return refuse(d, verdict.reason, verdict.message);
         }
-        await runOne(
-          server,
-          `COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(`${DATABASE_MARKER}${owner(d)}`)}`,
-        );
       }
-      if (existing && existing.owner !== ownerRole) {
-        await runOne(server, `ALTER DATABASE ${pg.escapeIdentifier(name)} OWNER TO ${role}`);
-      }
+      if (verdict.mark) await runOne(server, `COMMENT ON DATABASE ${db} IS ${pg.escapeLiteral(markerOf(d))}`);
+      if (existing && existing.owner !== ownerRole) await runOne(server, `ALTER DATABASE ${db} OWNER TO ${role}`);
+      await runOne(server, `REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
     } finally {
       await server.end();
     }
@@ -312,7 +362,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
       await db.query(`SET LOCAL ROLE ${pg.escapeIdentifier(ownerRole)}`);
       for (const e of spec.extensions ?? []) {
         try {
-          await runOne(db, `CREATE EXTENSION IF NOT EXISTS ${pg.escapeIdentifier(e)}`);
+          await runOne(db, `CREATE EXTENSION IF NOT EXISTS ${pg.escapeIdentifier(e)} SCHEMA public`);
         } catch (err) {
           const code = (err as { code?: string }).code;
           await db.query('ROLLBACK');

@@ -73,7 +73,11 @@ export const DatabaseSpecSchema = Type.Object({
           maxItems: 4,
         }),
       }),
-      { maxItems: 256, description: 'Privileges on this database (PUBLIC keeps its own unless revoked by hand).' },
+      {
+        maxItems: 256,
+        description:
+          'Privileges on this database. PUBLIC has none; login roles of this Database may CONNECT without saying so.',
+      },
     ),
   ),
   schemaPrivileges: Type.Optional(
