@@ -246,13 +246,15 @@ describe('a hostile tenant against PostgreSQL', () => {
       'the API server refuses a predefined role',
     );
     const superuser = groundPg('postgres').user;
-    for (const [i, [target, expected]] of [
-      [superuser, new RegExp(`memberOf: ${superuser} does not exist or is a privileged role`)],
+    for (const [i, [target, expected]] of (
       [
-        role('a_reader'),
-        new RegExp(`roles\\[0\\]\\.memberOf\\[0\\]: ${role('a_reader')} is not a role of this Database`),
-      ],
-    ].entries()) {
+        [superuser, new RegExp(`memberOf: ${superuser} does not exist or is a privileged role`)],
+        [
+          role('a_reader'),
+          new RegExp(`roles\\[0\\]\\.memberOf\\[0\\]: ${role('a_reader')} is not a role of this Database`),
+        ],
+      ] as [string, RegExp][]
+    ).entries()) {
       await createDatabase(nsB, 'joiner', {
         databaseName: evil(`joiner${i}`),
         roles: [{ name: role('b_login'), login: true, memberOf: [target] }],
