@@ -1,3 +1,12 @@
+export {
+  DEFAULT_IMAGES,
+  DEFAULT_REGISTRY,
+  type ImageSource,
+  imageRef,
+  PLINTH_IMAGES,
+  PLINTH_VERSION,
+  type PlinthImage,
+} from './images.ts';
 export * from './kinds/index.ts';
 export {
   type Condition,

@@ -1,0 +1,135 @@
+// The images as built by `npm run images`: two builds give the same digests; each image runs
+// as its non-root user from its own files only (unpacked and started under chroot, no
+// container runtime needed): the apps load their whole module graph, the runtimes answer
+// the function contract's health check.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PLINTH_IMAGES, type PlinthImage } from '@plinth/api';
+import { eventually } from '@plinth/ground';
+import { type Built, buildImages } from './build.ts';
+
+let first: Built[];
+const roots: string[] = [];
+
+before(async () => {
+  first = await buildImages([]);
+});
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** The image's layers unpacked into a fresh directory, in order. */
+function unpack(b: Built): string {
+  const root = mkdtempSync(join(tmpdir(), `plinth-image-${b.name}-`));
+  chmodSync(root, 0o755);
+  roots.push(root);
+  for (const l of b.image.layers) execFileSync('tar', ['-xz', '-C', root], { input: l.blob });
+  return root;
+}
+
+const config = (b: Built) =>
+  JSON.parse(b.image.config.toString('utf8')) as {
+    config: { User: string; Entrypoint: string[]; Labels: Record<string, string> };
+  };
+
+/** Runs argv inside the image's root as its user, with only the given environment. */
+function inImage(b: Built, root: string, argv: string[], env: Record<string, string> = {}) {
+  const child = spawn('/usr/sbin/chroot', [`--userspec=${config(b).config.User}`, root, ...argv], {
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c) => {
+    output += c;
+  });
+  child.stderr.on('data', (c) => {
+    output += c;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('plinth images', () => {
+  it('builds every image, and a second build gives the same digests', async () => {
+    assert.deepEqual(
+      first.map((b) => b.name),
+      Object.keys(PLINTH_IMAGES),
+    );
+    const second = await buildImages([]);
+    assert.deepEqual(
+      second.map((b) => [b.name, b.image.digest]),
+      first.map((b) => [b.name, b.image.digest]),
+    );
+  });
+
+  it('runs as a non-root user and says where it comes from', () => {
+    for (const b of first) {
+      const c = config(b).config;
+      assert.equal(c.User, '65532:65532', b.name);
+      assert.equal(c.Labels['org.opencontainers.image.title'], `plinth-${b.name}`);
+      assert.match(c.Labels['org.opencontainers.image.revision'] ?? '', /^[0-9a-f]{40}$|^unknown$/);
+    }
+  });
+
+  const apps: [PlinthImage, string][] = [
+    ['operator', '/app/apps/operator/src/app.ts'],
+    ['gateway', '/app/apps/gateway/src/app.ts'],
+    ['connector', '/app/apps/connector/src/app.ts'],
+    ['graphql', '/app/apps/graphql/src/app.ts'],
+  ];
+  for (const [name, module] of apps) {
+    it(`${name}: its whole module graph loads from the image's own files`, async () => {
+      const b = first.find((x) => x.name === name);
+      assert.ok(b);
+      const run = inImage(b, unpack(b), [
+        '/usr/local/bin/node',
+        '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(module)}); console.log('loaded')`,
+      ]);
+      assert.equal(await run.exited, 0, run.output());
+      assert.match(run.output(), /loaded/);
+    });
+  }
+
+  for (const name of ['runtime-node', 'runtime-python'] as const) {
+    it(`${name}: the entrypoint serves the function contract's health check`, async () => {
+      const b = first.find((x) => x.name === name);
+      assert.ok(b);
+      const port = await freePort();
+      const run = inImage(b, unpack(b), config(b).config.Entrypoint, { PORT: String(port), HOST: '127.0.0.1' });
+      try {
+        const res = await Promise.race([
+          eventually(
+            `${name} answering /_/health`,
+            async () => {
+              const r = await fetch(`http://127.0.0.1:${port}/_/health`);
+              return r.status === 200 && r;
+            },
+            15_000,
+          ),
+          run.exited.then((code) => {
+            throw new Error(`${name} exited with ${code}: ${run.output()}`);
+          }),
+        ]);
+        assert.equal(res.status, 200);
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
+    });
+  }
+});
