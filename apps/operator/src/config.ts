@@ -1,5 +1,5 @@
 // The operator's configuration: read once at start-up, validated, with documented defaults.
-import type { Runtime } from '@plinth/api';
+import { DEFAULT_IMAGES, imageRef, type Runtime } from '@plinth/api';
 
 export interface OperatorConfig {
   /** Runtime images that serve the contract; node/python load code, go/java run a build output. */
@@ -32,28 +32,30 @@ export interface OperatorConfig {
   fieldManager: string;
 }
 
-const VERSION = '0.1.0';
-
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const registry = env.PLINTH_IMAGE_REGISTRY ?? 'ghcr.io/plinth-dev';
+  const images = {
+    registry: env.PLINTH_IMAGE_REGISTRY ?? DEFAULT_IMAGES.registry,
+    tag: env.PLINTH_IMAGE_TAG ?? DEFAULT_IMAGES.tag,
+  };
+  const image = (name: string) => imageRef(images, name);
   const gatewayURL = env.PLINTH_GATEWAY_URL ?? 'http://plinth-gateway.plinth-system.svc';
   if (!/^https?:\/\/[^/]+/.test(gatewayURL)) {
     throw new Error(`PLINTH_GATEWAY_URL must be an http(s) URL, got "${gatewayURL}"`);
   }
   return {
     runtimeImages: {
-      node: env.PLINTH_IMAGE_NODE ?? `${registry}/runtime-node:${VERSION}`,
-      python: env.PLINTH_IMAGE_PYTHON ?? `${registry}/runtime-python:${VERSION}`,
-      go: env.PLINTH_IMAGE_GO ?? `${registry}/runtime-go:${VERSION}`,
-      java: env.PLINTH_IMAGE_JAVA ?? `${registry}/runtime-java:${VERSION}`,
+      node: env.PLINTH_IMAGE_NODE ?? image('runtime-node'),
+      python: env.PLINTH_IMAGE_PYTHON ?? image('runtime-python'),
+      go: env.PLINTH_IMAGE_GO ?? image('runtime-go'),
+      java: env.PLINTH_IMAGE_JAVA ?? image('runtime-java'),
     },
     builderImages: {
-      go: env.PLINTH_IMAGE_BUILDER_GO ?? `${registry}/builder-go:${VERSION}`,
-      java: env.PLINTH_IMAGE_BUILDER_JAVA ?? `${registry}/builder-java:${VERSION}`,
+      go: env.PLINTH_IMAGE_BUILDER_GO ?? image('builder-go'),
+      java: env.PLINTH_IMAGE_BUILDER_JAVA ?? image('builder-java'),
     },
-    fetchImage: env.PLINTH_IMAGE_FETCH ?? `${registry}/fetch:${VERSION}`,
-    connectorImage: env.PLINTH_IMAGE_CONNECTOR ?? `${registry}/connector:${VERSION}`,
-    graphqlImage: env.PLINTH_IMAGE_GRAPHQL ?? `${registry}/graphql:${VERSION}`,
+    fetchImage: env.PLINTH_IMAGE_FETCH ?? image('fetch'),
+    connectorImage: env.PLINTH_IMAGE_CONNECTOR ?? image('connector'),
+    graphqlImage: env.PLINTH_IMAGE_GRAPHQL ?? image('graphql'),
     gatewayURL: gatewayURL.replace(/\/$/, ''),
     gatewayStatsURLs: (env.PLINTH_GATEWAY_STATS_URLS ?? gatewayURL)
       .split(',')

@@ -2,9 +2,11 @@
 // CRDs, the platform roles, the operator's and gateway's RBAC, Services and NetworkPolicies.
 // The workloads (Deployments, PodDisruptionBudgets), the platform-admin binding and the TLS
 // Certificate are templates, because values change them; a test renders the chart with helm
-// and checks it against plinthManifests. With --check, writes nothing and exits 1 if stale.
+// and checks it against plinthManifests. Chart.yaml's versions and values.yaml's image defaults
+// follow @plinth/api. With --check, writes nothing and exits 1 if stale.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_IMAGES, PLINTH_VERSION } from '@plinth/api';
 import { stringify } from 'yaml';
 import { PLINTH_NAMESPACE, plinthManifests, resolveConfig } from '../src/index.ts';
 
@@ -41,6 +43,22 @@ if (unplaced.length)
 wanted.set('templates/platform-roles.yaml', header + yaml(platformRoles));
 wanted.set('templates/rbac.yaml', header + yaml(rbac));
 wanted.set('templates/network.yaml', header + yaml(network));
+// The chart's version and its image defaults come from @plinth/api, the one place for them.
+const edit = (file: string, rules: [RegExp, string][]) =>
+  wanted.set(
+    file,
+    rules.reduce((text, [re, to]) => text.replace(re, to), readFileSync(join(chart, file), 'utf8')),
+  );
+edit('Chart.yaml', [
+  [/^version: .*$/m, `version: ${PLINTH_VERSION}`],
+  [/^appVersion: .*$/m, `appVersion: "${PLINTH_VERSION}"`],
+]);
+edit('values.yaml', [
+  [
+    /^(image:\n(?: {2}#.*\n)*) {2}registry: .*\n {2}tag: .*$/m,
+    `$1  registry: ${DEFAULT_IMAGES.registry}\n  tag: "${DEFAULT_IMAGES.tag}"`,
+  ],
+]);
 
 const stale: string[] = [];
 mkdirSync(join(chart, 'crds'), { recursive: true });

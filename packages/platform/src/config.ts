@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DEFAULT_IMAGES, type ImageSource } from '@plinth/api';
 import { IdentityConfigSchema } from '@plinth/tenancy';
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -32,6 +33,26 @@ export const PlatformConfigSchema = Type.Object(
         pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,63}$',
         description: 'Base domain; components get <name>.<domain>. Required for prod; dev default: plinth.localhost.',
       }),
+    ),
+    images: Type.Optional(
+      Type.Object(
+        {
+          registry: Type.Optional(
+            Type.String({
+              pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$',
+              maxLength: 255,
+              description: `Registry (and path) Plinth's images are pulled from: operator, gateway, connector, graphql, runtimes. Default: ${DEFAULT_IMAGES.registry}. Build and push your own with npm run images -- --push.`,
+            }),
+          ),
+          tag: Type.Optional(
+            Type.String({
+              pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$',
+              description: `Tag of Plinth's images. Default: ${DEFAULT_IMAGES.tag}.`,
+            }),
+          ),
+        },
+        { additionalProperties: false, description: "Where Plinth's own images come from." },
+      ),
     ),
     tls: Type.Optional(
       Type.Object(
@@ -154,6 +175,7 @@ export type ComponentKey = (typeof COMPONENTS)[number];
 export interface PlatformConfig {
   profile: 'dev' | 'prod';
   domain: string;
+  images: ImageSource;
   tls: { issuer: 'selfSigned' | 'acme'; acme?: NonNullable<NonNullable<PlatformConfigInput['tls']>['acme']> };
   identity?: NonNullable<PlatformConfigInput['identity']>;
   platformAdminGroups: string[];
@@ -228,6 +250,7 @@ export function resolveConfig(input: unknown, source = 'config'): PlatformConfig
   return {
     profile: c.profile,
     domain: c.domain ?? 'plinth.localhost',
+    images: { registry: c.images?.registry ?? DEFAULT_IMAGES.registry, tag: c.images?.tag ?? DEFAULT_IMAGES.tag },
     tls: { issuer, ...(c.tls?.acme ? { acme: c.tls.acme } : {}) },
     ...(c.identity ? { identity: c.identity } : {}),
     platformAdminGroups: c.platformAdminGroups,

@@ -2,7 +2,15 @@
 // platform roles, the operator and the gateway, each with a least-privilege ServiceAccount,
 // probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
-import { DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, TenantKind } from '@plinth/api';
+import {
+  DatabaseKind,
+  FunctionKind,
+  GraphQLApiKind,
+  imageRef,
+  KafkaTriggerKind,
+  PLINTH_VERSION,
+  TenantKind,
+} from '@plinth/api';
 import { type KubeObject, restrictedContainer, restrictedPod } from '@plinth/kube';
 import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
@@ -10,10 +18,9 @@ import { ISSUER } from './cert-manager.ts';
 import { type Component, objects } from './component.ts';
 
 export const PLINTH_NAMESPACE = 'plinth-system';
-export const PLINTH_VERSION = '0.1.0';
+export { PLINTH_VERSION };
 export const PLINTH_KINDS = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind];
 const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', 'app.kubernetes.io/managed-by': 'plinth' };
-const image = (name: string) => `ghcr.io/plinth-dev/${name}:${PLINTH_VERSION}`;
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete'];
 
@@ -192,10 +199,13 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
       subjects: [{ kind: 'ServiceAccount', name: 'plinth-operator', namespace: PLINTH_NAMESPACE }],
     },
     ...workload('plinth-operator', c.plinthReplicas, {
-      image: image('operator'),
+      image: imageRef(c.images, 'operator'),
       env: [
         ...podEnv,
         ...env({
+          // The operator renders runtime, connector and GraphQL images from the same source.
+          PLINTH_IMAGE_REGISTRY: c.images.registry,
+          PLINTH_IMAGE_TAG: c.images.tag,
           PLINTH_GATEWAY_URL: gatewayURL,
           PLINTH_GATEWAY_STATS_URLS: `http://plinth-gateway-admin.${PLINTH_NAMESPACE}.svc:9090`,
           PLINTH_GROUPS_PREFIX: c.identity?.groupsPrefix ?? 'oidc:',
@@ -212,7 +222,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
       'plinth-gateway',
       c.plinthReplicas,
       {
-        image: image('gateway'),
+        image: imageRef(c.images, 'gateway'),
         env: [
           ...podEnv,
           ...env({ PORT: '8443', PLINTH_ADMIN_PORT: '9090' }),
