@@ -2,15 +2,7 @@
 // platform roles, the operator and the gateway, each with a least-privilege ServiceAccount,
 // probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
-import {
-  DatabaseKind,
-  FunctionKind,
-  GraphQLApiKind,
-  imageRef,
-  KafkaTriggerKind,
-  PLINTH_VERSION,
-  TenantKind,
-} from '@plinth/api';
+import { DatabaseKind, FunctionKind, GraphQLApiKind, imageRef, KafkaTriggerKind, TenantKind } from '@plinth/api';
 import { type KubeObject, restrictedContainer, restrictedPod } from '@plinth/kube';
 import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
@@ -18,7 +10,7 @@ import { ISSUER } from './cert-manager.ts';
 import { type Component, objects } from './component.ts';
 
 export const PLINTH_NAMESPACE = 'plinth-system';
-export { PLINTH_VERSION };
+export { PLINTH_VERSION } from '@plinth/api';
 export const PLINTH_KINDS = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind];
 const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', 'app.kubernetes.io/managed-by': 'plinth' };
 const READ = ['get', 'list', 'watch'];
