@@ -30,6 +30,13 @@ export interface GatewayDeps {
    * never sees an over-limit request.
    */
   maxBodyBytes?: number;
+  /**
+   * Most bytes of chunked request bodies held in memory at once, over all requests (default
+   * 64 MiB, DEFAULT_MAX_BUFFERED_BYTES). A chunked body that would take more is answered 503
+   * with Retry-After, so slow uploads cannot make the gateway hold maxBodyBytes each without
+   * bound. Bodies with a Content-Length are streamed, never held.
+   */
+  maxBufferedBytes?: number;
   random?: () => number;
 }
 
@@ -46,10 +53,15 @@ export interface Gateway {
   readonly registry: Registry;
   /** In-flight requests per revision, for the autoscaler. */
   inflight(): Map<string, number>;
+  /** Bytes of chunked request bodies held in memory now (at most maxBufferedBytes). */
+  bufferedBytes(): number;
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** Seconds a client is told to wait when the buffered-body budget is spent. */
+const BUSY_RETRY_AFTER_S = 1;
 
 // Never forwarded: hop-by-hop headers, and Expect (this server has already answered it with
 // 100 Continue; undici refuses requests that carry it).
@@ -66,17 +78,84 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
-export function matchRoute(routes: readonly Route[], host: string | undefined, path: string): Route | undefined {
-  const h = host?.replace(/:\d+$/, '').toLowerCase();
-  const byHost = h ? routes.find((r) => r.host === h) : undefined;
-  if (byHost) return byHost;
-  let best: Route | undefined;
+/**
+ * The Host header as routes name hosts: lowercase, without a port or a trailing dot
+ * (shop.example.com. and SHOP.example.com:443 are shop.example.com).
+ */
+export function normalizeHost(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  let end = host.length;
+  // A port: digits after the last colon (not inside an IPv6 literal's brackets).
+  let i = end - 1;
+  while (i >= 0 && host.charCodeAt(i) >= 48 && host.charCodeAt(i) <= 57) i--;
+  if (i > 0 && host.charCodeAt(i) === 58 && host.charCodeAt(i - 1) !== 58) end = i;
+  while (end > 0 && host.charCodeAt(end - 1) === 46) end--;
+  const h = end === host.length ? host : host.slice(0, end);
+  for (let j = 0; j < h.length; j++) {
+    const c = h.charCodeAt(j);
+    if (c >= 65 && c <= 90) return h.toLowerCase();
+  }
+  return h;
+}
+
+/** Routes indexed for matching: built once per routes array (backends swap the array on change). */
+interface RouteIndex {
+  /** Exact host -> the first route for it, a fence only when no route has it. */
+  hosts: Map<string, Route>;
+  /** ".suffix" of a *.suffix grant -> its fence. */
+  suffixes: Map<string, Route>;
+  /** Prefix without trailing slashes -> the first route at it, a fence only when no route has it. */
+  prefixes: Map<string, Route>;
+}
+const indexes = new WeakMap<readonly Route[], RouteIndex>();
+
+function indexOf(routes: readonly Route[]): RouteIndex {
+  let idx = indexes.get(routes);
+  if (idx) return idx;
+  idx = { hosts: new Map(), suffixes: new Map(), prefixes: new Map() };
+  const put = (m: Map<string, Route>, key: string, r: Route) => {
+    const had = m.get(key);
+    if (!had || (had.fence && !r.fence)) m.set(key, r);
+  };
   for (const r of routes) {
-    if (
-      (path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`)) &&
-      r.prefix.length > (best?.prefix.length ?? -1)
-    ) {
-      best = r;
+    if (r.host !== undefined) put(idx.hosts, r.host, r);
+    if (r.hostSuffix !== undefined) put(idx.suffixes, r.hostSuffix, r);
+    if (r.fence !== 'host') {
+      let end = r.prefix.length;
+      while (end > 1 && r.prefix.charCodeAt(end - 1) === 47) end--;
+      put(idx.prefixes, r.prefix.slice(0, end), r);
+    }
+  }
+  indexes.set(routes, idx);
+  return idx;
+}
+
+/**
+ * The route for a request: a route for its host; else, when a Tenant is granted the host
+ * (exact or *.suffix, the longest suffix first), that host's fence (404), never path routing;
+ * else the longest path prefix on a segment boundary, a route before a fence at the same
+ * prefix. O(labels + segments) per request: map lookups, no scan of the routes.
+ */
+export function matchRoute(routes: readonly Route[], host: string | undefined, path: string): Route | undefined {
+  const idx = indexOf(routes);
+  const h = idx.hosts.size > 0 || idx.suffixes.size > 0 ? normalizeHost(host) : undefined;
+  if (h !== undefined) {
+    const byHost = idx.hosts.get(h);
+    if (byHost) return byHost;
+    if (idx.suffixes.size > 0) {
+      for (let i = h.indexOf('.'); i >= 0; i = h.indexOf('.', i + 1)) {
+        const fence = idx.suffixes.get(h.slice(i));
+        if (fence) return fence;
+      }
+    }
+  }
+  let best: Route | undefined;
+  if (path.charCodeAt(0) === 47) {
+    for (let q = path; ; ) {
+      best = idx.prefixes.get(q);
+      if (best || q.length === 1) break;
+      const i = q.lastIndexOf('/');
+      q = i <= 0 ? '/' : q.slice(0, i);
     }
   }
   // /fn/<ns>/ and /graphql/<ns>/ are served only by routes inside them: a catch-all prefix such
@@ -125,8 +204,31 @@ function tooLarge(res: ServerResponse, fn: string, limit: number) {
   res.end(text);
 }
 
-/** The whole body if it has at most `limit` bytes; undefined as soon as it has more. */
-function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** 503 with Retry-After, and the connection closed: the body is not read. */
+function busy(res: ServerResponse) {
+  const text = JSON.stringify({ error: 'the gateway is holding too many request bodies; retry shortly' });
+  res.writeHead(503, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'retry-after': String(BUSY_RETRY_AFTER_S),
+    connection: 'close',
+  });
+  res.end(text);
+}
+
+/** Bytes of request bodies held in memory, over all requests, up to a maximum. */
+interface BodyBudget {
+  /** Takes n bytes; false (taking nothing) when that would pass the maximum. */
+  take(n: number): boolean;
+  give(n: number): void;
+}
+
+/**
+ * The whole body if it has at most `limit` bytes, its bytes taken from `budget` (the caller
+ * gives them back); 'tooLarge' as soon as it has more, 'busy' as soon as the budget is spent
+ * (then nothing stays taken).
+ */
+function readUpTo(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer | 'tooLarge' | 'busy'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -136,25 +238,31 @@ function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       req.off('error', onError);
       req.off('close', onClose);
     };
-    const onData = (c: Buffer) => {
-      n += c.length;
-      if (n <= limit) return void chunks.push(c);
+    const stop = (why: 'tooLarge' | 'busy') => {
       done();
       req.pause();
-      resolve(undefined);
+      budget.give(n);
+      chunks.length = 0;
+      resolve(why);
+    };
+    const onData = (c: Buffer) => {
+      if (n + c.length > limit) return stop('tooLarge');
+      if (!budget.take(c.length)) return stop('busy');
+      n += c.length;
+      chunks.push(c);
     };
     const onEnd = () => {
       done();
       resolve(Buffer.concat(chunks, n));
     };
-    const onError = (e: Error) => {
+    const fail = (e: Error) => {
       done();
+      budget.give(n);
       reject(e);
     };
+    const onError = (e: Error) => fail(e);
     const onClose = () => {
-      if (req.complete) return;
-      done();
-      reject(new Error('client went away'));
+      if (!req.complete) fail(new Error('client went away'));
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -175,6 +283,18 @@ export function build(deps: GatewayDeps): Gateway {
   const random = deps.random ?? Math.random;
   const coldStartTimeoutMs = deps.coldStartTimeoutMs ?? 30_000;
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBufferedBytes = deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  let bufferedBytes = 0;
+  const budget: BodyBudget = {
+    take: (n) => {
+      if (bufferedBytes + n > maxBufferedBytes) return false;
+      bufferedBytes += n;
+      return true;
+    },
+    give: (n) => {
+      bufferedBytes -= n;
+    },
+  };
   const agent = new Agent({ connections: deps.connectionsPerInstance ?? 128, keepAliveTimeout: 60_000, pipelining: 1 });
   const inflight = new Map<string, number>();
   const rr = new Map<string, number>();
@@ -213,6 +333,14 @@ export function build(deps: GatewayDeps): Gateway {
       for (const [revision, n] of inflight) this.set({ function: fnOf.get(revision) ?? '', revision }, n);
     },
   });
+  new Gauge({
+    name: 'plinth_gateway_buffered_body_bytes',
+    help: 'Bytes of chunked request bodies held in memory (at most PLINTH_MAX_BUFFERED_BYTES).',
+    registers: [registry],
+    collect() {
+      this.set(bufferedBytes);
+    },
+  });
   // Labelled children cached per key: label hashing stays off the request path.
   const requestCounters = new Map<string, ReturnType<typeof requests.labels>>();
   const latencyChildren = new Map<string, ReturnType<typeof latency.labels>>();
@@ -246,6 +374,8 @@ export function build(deps: GatewayDeps): Gateway {
 
     const route = matchRoute(deps.backend.routes(), req.headers.host, path);
     if (!route) return json(res, 404, { error: `no function serves ${path}` });
+    if (route.fence === 'host') return json(res, 404, { error: `no function serves host ${req.headers.host}` });
+    if (route.fence) return json(res, 404, { error: `no function serves ${path}` });
     // The prefix is stripped when the path is under it; a request matched by host alone keeps its path.
     const strip = prefixLength(path, route.prefix);
     let rest = path.slice(strip);
@@ -270,6 +400,7 @@ export function build(deps: GatewayDeps): Gateway {
       if (!res.writableFinished) abort.abort(new Error('client went away'));
     };
     res.once('close', onClose);
+    let held = 0; // bytes of this request's body taken from the budget
     try {
       // The body limit, before any function is woken or called.
       let body: IncomingMessage | Buffer | null = null;
@@ -277,17 +408,23 @@ export function build(deps: GatewayDeps): Gateway {
         const declared = req.headers['content-length'];
         if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
           // Chunked: held until it ends, so an over-limit body never reaches the function.
-          let buffered: Buffer | undefined;
+          let buffered: Buffer | 'tooLarge' | 'busy';
           try {
-            buffered = await readUpTo(req, maxBodyBytes);
+            buffered = await readUpTo(req, maxBodyBytes, budget);
           } catch {
             code = 499;
             return;
           }
-          if (!buffered) {
+          if (buffered === 'tooLarge') {
             code = 413;
             return tooLarge(res, fn, maxBodyBytes);
           }
+          if (buffered === 'busy') {
+            code = 503;
+            log.warn({ fn, maxBufferedBytes }, 'request bodies held in memory reached the maximum: answered 503');
+            return busy(res);
+          }
+          held = buffered.length;
           body = buffered;
         } else if (declared !== undefined && Number(declared) > maxBodyBytes) {
           code = 413;
@@ -389,6 +526,7 @@ export function build(deps: GatewayDeps): Gateway {
         }
       }
     } finally {
+      budget.give(held);
       res.off('close', onClose);
       inflight.set(revision, (inflight.get(revision) ?? 1) - 1);
       countRequest(fn, revision, code);
@@ -431,7 +569,7 @@ export function build(deps: GatewayDeps): Gateway {
       if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         const route = matchRoute(deps.backend.routes(), req.headers.host, path);
-        return tooLarge(res, route?.function ?? 'the gateway', maxBodyBytes);
+        return tooLarge(res, route?.function || 'the gateway', maxBodyBytes);
       }
       res.writeContinue();
       listener(req, res);
@@ -439,6 +577,7 @@ export function build(deps: GatewayDeps): Gateway {
     listener,
     registry,
     inflight: () => new Map(inflight),
+    bufferedBytes: () => bufferedBytes,
     close: () => agent.close(),
   };
 }

@@ -2,8 +2,13 @@
 // and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision
 // Service's EndpointSlices, and waking from zero through the revision Deployment's scale
 // subresource. Revision ids are `namespace/revision`. Route ownership (resolveRoutes, with
-// Tenants' grants) decides which claims are routed: a refused claim is never routed, whatever
-// its traffic; the operator reports it on the object as RouteConflict.
+// Tenants' grants and each object's status.route) decides which claims are routed: a refused
+// claim is never routed, whatever its traffic; the operator reports it on the object as
+// RouteConflict. An accepted claim without traffic (or a GraphQL API not serving yet) is a
+// route with no targets (503), and every granted prefix and host is fenced (404), so no
+// request falls through to another tenant's route. Routes are rebuilt once after the initial
+// lists and then at most once per settle period however many objects change (status writes
+// included).
 import {
   FunctionKind,
   type FunctionObject,
@@ -18,8 +23,10 @@ import {
   claimKey,
   defaultPrefix,
   type FunctionBackend,
+  fenceRoutes,
   functionClaim,
   graphqlApiClaim,
+  normalizePrefix,
   type Route,
   type RouteRefusal,
   resolveRoutes,
@@ -50,6 +57,8 @@ export interface KubeBackendOptions {
    */
   namespace?: string;
   logger?: Logger;
+  /** How long a burst of changes is gathered before routes are rebuilt (default 50 ms). */
+  settleMs?: number;
 }
 
 const SERVICE_NAME = 'kubernetes.io/service-name';
@@ -65,10 +74,14 @@ export class KubeBackend implements FunctionBackend {
   #refused: ReadonlyMap<string, RouteRefusal> = new Map();
   #waiters = new Map<string, Set<() => void>>();
   #log: Logger;
+  #settleMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
 
   constructor(opts: KubeBackendOptions) {
     this.#client = opts.client;
     this.#log = (opts.logger ?? silentLogger).child({ backend: 'kubernetes' });
+    this.#settleMs = opts.settleMs ?? 50;
     this.#functions = new Informer({
       client: opts.client,
       type: resourceOf(FunctionKind),
@@ -89,7 +102,14 @@ export class KubeBackend implements FunctionBackend {
       labelSelector: 'app.kubernetes.io/managed-by=plinth',
       logger: this.#log,
     });
-    const rebuild = () => this.#rebuild();
+    // Coalesced: one rebuild per settle period, none before the initial lists are in.
+    const rebuild = () => {
+      if (this.#started && !this.#timer)
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#rebuild();
+        }, this.#settleMs);
+    };
     for (const e of ['add', 'update', 'delete'] as const) {
       this.#functions.on(e, rebuild);
       this.#graphqlApis.on(e, rebuild);
@@ -105,10 +125,14 @@ export class KubeBackend implements FunctionBackend {
       this.#tenants.start(),
       this.#slices.start(),
     ]);
+    this.#started = true;
     this.#rebuild();
   }
 
   stop(): void {
+    this.#started = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#functions.stop();
     this.#graphqlApis.stop();
     this.#tenants.stop();
@@ -181,28 +205,30 @@ export class KubeBackend implements FunctionBackend {
   }
 
   #rebuild(): void {
-    // Every object claims its path and host, served yet or not: the older claim holds it.
+    // Every object claims its path and host, served yet or not: the incumbent, then the older
+    // claim, holds it.
     const live = <T extends KubeObject>(xs: T[]) => xs.filter((x) => x.metadata?.name && !x.metadata.deletionTimestamp);
     const functions = live(this.#functions.list());
     const apis = live(this.#graphqlApis.list());
+    const grants = this.#tenants.list().map((t) => tenantGrant(t));
     const { refused } = resolveRoutes(
       [...functions.map((f) => functionClaim(f)), ...apis.map((a) => graphqlApiClaim(a))],
-      this.#tenants.list().map((t) => tenantGrant(t)),
+      grants,
     );
     this.#refused = refused;
     const routes: Route[] = [];
     for (const fn of functions) {
       const ns = fn.metadata?.namespace ?? 'default';
-      const traffic = fn.status?.traffic ?? [];
-      if (!traffic.length || !fn.metadata?.name) continue;
+      if (!fn.metadata?.name) continue;
       if (refused.has(claimKey('Function', ns, fn.metadata.name))) continue;
       const spec = FunctionKind.withDefaults(fn.spec);
       routes.push({
         function: `${ns}/${fn.metadata.name}`,
-        prefix: spec.http.path ?? defaultPrefix(ns, fn.metadata.name),
+        prefix: normalizePrefix(spec.http.path ?? defaultPrefix(ns, fn.metadata.name)),
         ...(spec.http.host ? { host: spec.http.host } : {}),
         timeoutMs: spec.timeoutSeconds * 1000,
-        targets: traffic.map((t) => ({
+        // None yet: the Function holds its path and host all the same (503, not another route).
+        targets: (fn.status?.traffic ?? []).map((t) => ({
           revision: `${ns}/${t.revision}`,
           percent: t.percent,
           ...(t.tag ? { tag: t.tag } : {}),
@@ -212,17 +238,18 @@ export class KubeBackend implements FunctionBackend {
     for (const api of apis) {
       const ns = api.metadata?.namespace ?? 'default';
       const name = api.metadata?.name;
-      if (!name || !api.status?.url) continue; // not reconciled yet
+      if (!name) continue;
       if (refused.has(claimKey('GraphQLApi', ns, name))) continue;
       const spec = GraphQLApiKind.withDefaults(api.spec);
       routes.push({
         function: `${ns}/${name}`,
-        prefix: graphqlPrefix({ metadata: { namespace: ns, name }, spec: api.spec }),
+        prefix: normalizePrefix(graphqlPrefix({ metadata: { namespace: ns, name }, spec: api.spec })),
         ...(spec.http.host ? { host: spec.http.host } : {}),
         timeoutMs: 30_000,
-        targets: [{ revision: `${ns}/${graphqlServiceName(name)}`, percent: 100 }],
+        // Not reconciled yet (no URL): held, answered 503.
+        targets: api.status?.url ? [{ revision: `${ns}/${graphqlServiceName(name)}`, percent: 100 }] : [],
       });
     }
-    this.#routes = routes;
+    this.#routes = [...routes, ...fenceRoutes(grants)];
   }
 }

@@ -1,12 +1,13 @@
 // The gateway in process, in front of real runtime processes in all four languages
 // (LocalBackend): answers, scale from zero under a burst, timeouts, metrics, request bodies
-// (Expect: 100-continue, the body limit).
+// (Expect: 100-continue, the body limit, the budget of bodies held in memory), routing rules
+// (hosts normalized, fences for granted prefixes and hosts).
 import assert from 'node:assert/strict';
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gatewayStatsSource, LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
-import { build, type Gateway, listen, matchRoute, pickTarget, prefixLength } from '@plinth/gateway';
+import { build, type Gateway, listen, matchRoute, normalizeHost, pickTarget, prefixLength } from '@plinth/gateway';
 import { pino } from 'pino';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -208,9 +209,10 @@ function send(url: string, opts: { headers?: Record<string, string>; body?: Buff
   });
 }
 
+const calls = async () => Number((await get('/fn/default/echo')).body.calls);
+
 describe('request bodies', () => {
   const MiB = 1024 * 1024;
-  const calls = async () => Number((await get('/fn/default/echo')).body.calls);
 
   it('answers a body over 1 MiB sent with Expect: 100-continue, as curl sends it (not forwarding Expect)', async () => {
     const body = Buffer.alloc(2 * MiB + 1, 'a');
@@ -262,6 +264,94 @@ describe('request bodies', () => {
   });
 });
 
+describe('the budget of request bodies held in memory', () => {
+  const KiB = 1024;
+  /** A chunked POST that sends `chunks` x 64 KiB and then waits until `finish()` is called. */
+  function slowUpload(url: string, chunks: number) {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false });
+    const answer = new Promise<{ status: number; retryAfter?: string; body: Sent['body'] }>((resolve, reject) => {
+      req.on('response', async (res) => {
+        let text = '';
+        for await (const c of res) text += c;
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: JSON.parse(text) });
+      });
+      req.on('error', reject);
+    });
+    const sent = new Promise<void>((resolve) => {
+      let n = 0;
+      const write = () => {
+        while (n < chunks) {
+          n++;
+          if (!req.write(Buffer.alloc(64 * KiB, 'u'))) return void req.once('drain', write);
+        }
+        resolve();
+      };
+      write();
+    });
+    return {
+      answer,
+      sent,
+      finish: () => req.end(),
+      abort: () => {
+        answer.catch(() => {}); // the client going away is the point
+        req.destroy();
+      },
+    };
+  }
+
+  it('answers 503 with Retry-After once slow chunked uploads hold the budget; others still pass; all of it comes back', async () => {
+    // 1 MiB per body, 1.5 MiB held at most: two slow 640 KiB uploads fit, a third does not.
+    const gw = build({
+      backend,
+      logger: pino({ level: 'silent' }),
+      maxBodyBytes: 1024 * KiB,
+      maxBufferedBytes: 1536 * KiB,
+    });
+    const { server: s, url } = await listen(gw, { port: 0 });
+    try {
+      const target = `${url}/fn/default/echo`;
+      const before = await calls();
+      // The attack: uploads that send most of a body and then hold on.
+      const slow = [slowUpload(target, 10), slowUpload(target, 10)];
+      await Promise.all(slow.map((u) => u.sent));
+      await eventuallyTrue(() => gw.bufferedBytes() === 1280 * KiB);
+      const third = slowUpload(target, 10);
+      const refused = await third.answer;
+      assert.deepEqual(refused, {
+        status: 503,
+        retryAfter: '1',
+        body: { error: 'the gateway is holding too many request bodies; retry shortly' },
+      });
+      third.abort();
+      assert.equal(gw.bufferedBytes(), 1280 * KiB, 'the refused upload gave back what it took');
+      // The victim: a request with a Content-Length is streamed, not held, and still served.
+      const victim = await send(target, { body: Buffer.alloc(512 * KiB, 'v') });
+      assert.equal(victim.status, 200);
+      assert.equal(victim.body.bytes, 512 * KiB);
+      // One slow upload goes away, the other finishes: the budget comes back whole.
+      slow[0]?.abort();
+      slow[1]?.finish();
+      assert.equal((await slow[1]?.answer)?.status, 200);
+      await eventuallyTrue(() => gw.bufferedBytes() === 0);
+      assert.equal((await send(target, { chunks: 16 })).status, 200, 'a chunked body fits again');
+      assert.equal(await calls(), before + 3, 'the refused upload never reached the function');
+      assert.match(await (await fetch(`${url}/_/metrics`)).text(), /plinth_gateway_buffered_body_bytes 0/);
+    } finally {
+      s.close();
+      await gw.close();
+    }
+  });
+});
+
+async function eventuallyTrue(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('routing rules', () => {
   const routes = [
     { function: 'a/x', prefix: '/fn/a/x', timeoutMs: 1000, targets: [] },
@@ -290,6 +380,54 @@ describe('routing rules', () => {
     assert.equal(matchRoute(withRoot, undefined, '/fn/a/x/z')?.function, 'a/x');
     assert.equal(matchRoute(withRoot, undefined, '/fn/a/gone'), undefined);
     assert.equal(matchRoute(withRoot, undefined, '/graphql/a/api'), undefined);
+  });
+
+  it('normalizes the Host: case, port and trailing dot', () => {
+    assert.equal(normalizeHost('Shop.Example.COM.'), 'shop.example.com');
+    assert.equal(normalizeHost('shop.example.com.:8443'), 'shop.example.com');
+    assert.equal(normalizeHost('shop.example.com:'), 'shop.example.com');
+    assert.equal(normalizeHost('[::1]:8080'), '[::1]');
+    assert.equal(normalizeHost('[::1]'), '[::1]');
+    assert.equal(normalizeHost('10.0.0.1'), '10.0.0.1');
+    assert.equal(normalizeHost(undefined), undefined);
+    assert.equal(matchRoute(routes, 'API.example.com.:443', '/x')?.function, 'a/h');
+  });
+
+  // Tenant a is granted shop.example.com, *.a.example.com and /shop; ops serves / and all hosts.
+  const fenced = [
+    { function: 'ops/site', prefix: '/', timeoutMs: 1000, targets: [{ revision: 'site', percent: 100 }] },
+    { function: 'a/cart', prefix: '/shop/cart', timeoutMs: 1000, targets: [{ revision: 'cart', percent: 100 }] },
+    { function: 'a/idle', prefix: '/shop', host: 'idle.a.example.com', timeoutMs: 1000, targets: [] },
+    { function: '', prefix: '/shop', fence: 'path' as const, timeoutMs: 0, targets: [] },
+    { function: '', prefix: '/', host: 'shop.example.com', fence: 'host' as const, timeoutMs: 0, targets: [] },
+    { function: '', prefix: '/', hostSuffix: '.a.example.com', fence: 'host' as const, timeoutMs: 0, targets: [] },
+  ];
+  it("never lets a granted host's requests fall through to path routing", () => {
+    for (const host of ['shop.example.com', 'SHOP.example.com.', 'x.a.example.com:8080', 'a.b.a.example.com']) {
+      const r = matchRoute(fenced, host, '/about');
+      assert.equal(r?.fence, 'host', host);
+    }
+    // A host route beats a wildcard fence; it holds its host even with no traffic (503, not ops').
+    assert.equal(matchRoute(fenced, 'idle.a.example.com', '/about')?.function, 'a/idle');
+    assert.equal(matchRoute(fenced, 'other.example.com', '/about')?.function, 'ops/site');
+    assert.equal(
+      matchRoute(fenced, 'a.example.com', '/about')?.function,
+      'ops/site',
+      '*.suffix is below the suffix only',
+    );
+  });
+
+  it("never lets a granted prefix's requests fall through to a shorter prefix", () => {
+    assert.equal(matchRoute(fenced, undefined, '/shop/cart/x')?.function, 'a/cart');
+    assert.equal(
+      matchRoute(fenced, undefined, '/shop/checkout')?.function,
+      'a/idle',
+      'the holder of /shop, no traffic',
+    );
+    const withoutHolder = fenced.filter((r) => r.function !== 'a/idle');
+    assert.equal(matchRoute(withoutHolder, undefined, '/shop/checkout')?.fence, 'path');
+    assert.equal(matchRoute(withoutHolder, undefined, '/shop')?.fence, 'path');
+    assert.equal(matchRoute(withoutHolder, undefined, '/shopping')?.function, 'ops/site');
   });
 
   it('splits traffic by percent', () => {

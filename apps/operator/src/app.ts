@@ -62,6 +62,8 @@ export function build(deps: OperatorDeps): Operator {
       if (deps.namespace && ns !== deps.namespace) return;
       (kind === 'Function' ? functionController : graphqlController).queue.add(`${ns}/${name}`);
     },
+    onTenantChange: (name) => tenantController.queue.add(name),
+    fieldManager: `${deps.config.fieldManager}-routes`,
   });
   const functions = functionReconciler({ client: deps.client, config: deps.config, routes });
   // One controller per kind, each owning the Deployments its reconcile creates.
@@ -112,7 +114,7 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const tenants = tenantReconciler({ client: deps.client, config: deps.config });
+  const tenants = tenantReconciler({ client: deps.client, config: deps.config, routes });
   const tenantController = controller<TenantObject>('tenant', TenantType, tenants, {
     owns: [Resources.ResourceQuota, Resources.LimitRange, Resources.NetworkPolicy, Resources.RoleBinding],
     concurrency: 1,

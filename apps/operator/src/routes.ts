@@ -1,8 +1,12 @@
 // Route ownership for the operator: cluster-wide informers over Functions, GraphQLApis and
 // Tenants feed resolveRoutes, the same pure rule the gateway routes by (@plinth/faas). The
-// Function and GraphQLApi reconciles ask whether their claim is refused and, if so, report
-// RouteConflict; a change to any claim or grant requeues the objects whose answer changed
-// (a holder deleted: the next claim in line turns Ready).
+// Function and GraphQLApi reconciles call hold(): it records what an accepted claim holds in
+// status.route (under its own field manager, so the reconciles' status writes, which never
+// state it, leave it alone; removed when the claim is refused) and returns the refusal, if any,
+// which the reconcile reports as RouteConflict. status.route is what makes the incumbent keep
+// its path and host against an older object edited to claim them. A change to any claim or
+// grant requeues the objects whose answer changed (a holder deleted: the next claim in line
+// turns Ready), and the Tenants whose grant overlaps changed (Degraded RouteGrantOverlap).
 import {
   FunctionKind,
   type FunctionObject,
@@ -15,6 +19,8 @@ import {
   claimKey,
   functionClaim,
   graphqlApiClaim,
+  heldRoute,
+  holds,
   type RouteOwnerKind,
   type RouteRefusal,
   resolveRoutes,
@@ -26,6 +32,7 @@ import {
   type KubeClient,
   type KubeObject,
   type Logger,
+  RetryAfterError,
   resourceOf,
   silentLogger,
 } from '@plinth/kube';
@@ -35,6 +42,11 @@ export interface RouteOwnershipOptions {
   logger?: Logger;
   /** Told about each object whose refusal appeared, changed or went away. */
   onChange?: (kind: RouteOwnerKind, namespace: string, name: string) => void;
+  /** Told about each Tenant whose grant overlap (grantOverlap) appeared, changed or went away. */
+  onTenantChange?: (name: string) => void;
+  /** Field manager of status.route (default plinth-operator-routes). */
+  fieldManager?: string;
+  now?: () => Date;
   /** How long a burst of changes is gathered before claims are settled again (default 50 ms). */
   settleMs?: number;
 }
@@ -45,6 +57,7 @@ export class RouteOwnership {
   #apis: Informer<GraphQLApiObject & KubeObject>;
   #tenants: Informer<TenantObject & KubeObject>;
   #refused: ReadonlyMap<string, RouteRefusal> = new Map();
+  #overlaps: ReadonlyMap<string, string> = new Map();
   #dirty = true;
   #timer: NodeJS.Timeout | undefined;
   #started = false;
@@ -89,10 +102,56 @@ export class RouteOwnership {
     return this.#refused.get(claimKey(kind, namespace, name));
   }
 
+  /**
+   * For a Function's or GraphQLApi's reconcile: the refusal of its claim, if any, after
+   * status.route says what it holds (the claim's path and host when accepted; nothing when
+   * refused). Written only when that changes, and only once this view of the cluster has the
+   * generation being reconciled: a record written from a lagging view could say an edited
+   * claim was accepted when it is not (RetryAfterError until then; it is a matter of ms).
+   */
+  async hold(
+    kind: RouteOwnerKind,
+    obj: Pick<FunctionObject, 'metadata' | 'spec' | 'status'> | Pick<GraphQLApiObject, 'metadata' | 'spec' | 'status'>,
+  ): Promise<RouteRefusal | undefined> {
+    const claim =
+      kind === 'Function'
+        ? functionClaim(obj as Pick<FunctionObject, 'metadata' | 'spec' | 'status'>)
+        : graphqlApiClaim(obj as Pick<GraphQLApiObject, 'metadata' | 'spec' | 'status'>);
+    const ref = { namespace: claim.namespace, name: claim.name };
+    const seen = (kind === 'Function' ? this.#functions.get(ref) : this.#apis.get(ref))?.metadata?.generation;
+    if (seen !== obj.metadata.generation)
+      throw new RetryAfterError(
+        100,
+        `route ownership has seen generation ${seen ?? 'none'} of ${kind} ${claim.namespace}/${claim.name}, not ${obj.metadata.generation} yet`,
+      );
+    const refusal = this.refusal(kind, claim.namespace, claim.name);
+    const current = obj.status?.route;
+    if (refusal ? current !== undefined : !holds(current, claim)) {
+      const def = kind === 'Function' ? FunctionKind : GraphQLApiKind;
+      await this.#opts.client.apply(
+        resourceOf(def),
+        {
+          apiVersion: def.apiVersion,
+          kind: def.kind,
+          metadata: { name: claim.name, namespace: claim.namespace },
+          status: refusal ? {} : { route: heldRoute(claim, (this.#opts.now?.() ?? new Date()).toISOString()) },
+        } as KubeObject,
+        { fieldManager: this.#opts.fieldManager ?? 'plinth-operator-routes', subresource: 'status' },
+      );
+    }
+    return refusal;
+  }
+
+  /** Which of this Tenant's grants an older Tenant is granted too, in words; undefined when none. */
+  grantOverlap(tenant: string): string | undefined {
+    if (this.#dirty) this.#settle();
+    return this.#overlaps.get(tenant);
+  }
+
   #settle(): void {
     this.#dirty = false;
     const live = <T extends KubeObject>(xs: T[]) => xs.filter((x) => x.metadata?.name && !x.metadata.deletionTimestamp);
-    const { refused } = resolveRoutes(
+    const { refused, overlaps } = resolveRoutes(
       [
         ...live(this.#functions.list()).map((f) => functionClaim(f)),
         ...live(this.#apis.list()).map((a) => graphqlApiClaim(a)),
@@ -101,6 +160,11 @@ export class RouteOwnership {
     );
     const before = this.#refused;
     this.#refused = refused;
+    const overlapsBefore = this.#overlaps;
+    this.#overlaps = overlaps;
+    for (const tenant of new Set([...overlapsBefore.keys(), ...overlaps.keys()])) {
+      if (overlapsBefore.get(tenant) !== overlaps.get(tenant)) this.#opts.onTenantChange?.(tenant);
+    }
     if (!this.#opts.onChange) return;
     for (const key of new Set([...before.keys(), ...refused.keys()])) {
       if (before.get(key)?.message === refused.get(key)?.message) continue;
@@ -109,6 +173,12 @@ export class RouteOwnership {
     }
   }
 }
+
+/** Degraded, for a Tenant granted a prefix or host that an older Tenant is granted too. */
+export const grantOverlapCondition = (overlap: string | undefined): ConditionInput =>
+  overlap
+    ? { type: 'Degraded', status: 'True', reason: 'RouteGrantOverlap', message: overlap }
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' };
 
 /** The Ready condition of an object whose route is refused. */
 export const routeConflictCondition = (refusal: RouteRefusal): ConditionInput => ({

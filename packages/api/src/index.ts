@@ -13,6 +13,7 @@ export {
   ConditionSchema,
   ConditionsSchema,
   defineKind,
+  HeldRouteSchema,
   HttpRouteSchema,
   IMAGE_REFERENCE,
   ImageReference,

@@ -103,6 +103,27 @@ export function HttpRouteSchema(defaultPath: string) {
   );
 }
 
+/**
+ * status.route of a Function or GraphQL API: the path and host the gateway routes to it,
+ * written by the operator when its claim is accepted (and removed when refused). It keeps them
+ * against later claims, whatever their age; tenants cannot write status.
+ */
+export const HeldRouteSchema = Type.Optional(
+  Type.Object(
+    {
+      path: Type.String({ description: 'The path prefix it holds, without trailing slashes.' }),
+      host: Type.Optional(Type.String({ description: 'The host name it holds.' })),
+      since: Type.Optional(
+        Type.String({ description: 'When the operator first recorded this path and host (RFC 3339).' }),
+      ),
+    },
+    {
+      description:
+        'The path and host the gateway routes here, recorded by the operator when the claim was accepted: a later claim on them, however old its object, does not take them.',
+    },
+  ),
+);
+
 export interface PrinterColumn {
   readonly name: string;
   readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';

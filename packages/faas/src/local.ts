@@ -13,7 +13,12 @@ import {
   claimKey,
   defaultPrefix,
   type FunctionBackend,
+  fenceRoutes,
   functionClaim,
+  type HeldRoute,
+  heldRoute,
+  holds,
+  normalizePrefix,
   type Route,
   type RouteGrant,
   type RouteRefusal,
@@ -57,9 +62,12 @@ const INLINE_FILE: Record<Runtime, string> = {
 };
 
 export class LocalBackend implements FunctionBackend {
-  #routes: Route[] = [];
+  /** Function routes, then fences for the granted prefixes and hosts (what the gateway matches). */
+  #served: readonly Route[] = [];
   /** `namespace/name` -> when this backend first saw it: the age that settles route conflicts. */
   #firstSeen = new Map<string, string>();
+  /** `namespace/name` -> the path and host it was routed at: what status.route is in a cluster. */
+  #held = new Map<string, HeldRoute>();
   #refused = new Map<string, RouteRefusal>();
   #revisions = new Map<string, RevisionState>();
   #pools = new Map<'node' | 'python', WarmPool>();
@@ -76,7 +84,7 @@ export class LocalBackend implements FunctionBackend {
   }
 
   routes(): readonly Route[] {
-    return this.#routes;
+    return this.#served;
   }
 
   endpoints(revision: string): readonly string[] {
@@ -124,7 +132,9 @@ export class LocalBackend implements FunctionBackend {
    * Replaces the set of functions. A function whose revision template changed gets a new
    * revision; instances of revisions no longer routed are stopped. Route ownership is decided
    * as in a cluster, with `grants` from Tenant manifests; a function added later is the newer
-   * claim. A refused function gets no revision and is reported through onEvent.
+   * claim, and one edited to point at a path or host another function is routed at does not
+   * take it (the incumbent keeps it, as with status.route in a cluster). A refused function
+   * gets no revision and is reported through onEvent. Returns the function routes.
    */
   async setFunctions(fns: readonly LocalFunction[], grants: readonly RouteGrant[] = []): Promise<Route[]> {
     const now = new Date(this.#opts.now()).toISOString();
@@ -143,12 +153,15 @@ export class LocalBackend implements FunctionBackend {
             creationTimestamp: seen.get(`${fn.namespace}/${fn.name}`),
           },
           spec: fn.spec,
+          status: { route: this.#held.get(`${fn.namespace}/${fn.name}`) },
         }),
       ),
       grants,
     );
     const before = this.#refused;
     this.#refused = new Map();
+    const held = this.#held;
+    this.#held = new Map();
     const routes: Route[] = [];
     const live = new Set<string>();
     for (const fn of fns) {
@@ -160,6 +173,10 @@ export class LocalBackend implements FunctionBackend {
           this.#opts.onEvent?.({ fn: key, revision: '', what: refusal.reason, error: refusal.message });
         continue;
       }
+      const path = fn.spec.http.path ?? defaultPrefix(fn.namespace, fn.name);
+      const claim = { path, ...(fn.spec.http.host ? { host: fn.spec.http.host } : {}) };
+      const was = held.get(key);
+      this.#held.set(key, holds(was, claim) && was ? was : heldRoute(claim, now));
       const revision = `${fn.name}-${this.#revisionHash(fn)}`;
       live.add(revision);
       if (!this.#revisions.has(revision)) {
@@ -174,13 +191,13 @@ export class LocalBackend implements FunctionBackend {
       }
       routes.push({
         function: `${fn.namespace}/${fn.name}`,
-        prefix: fn.spec.http.path ?? defaultPrefix(fn.namespace, fn.name),
+        prefix: normalizePrefix(path),
         ...(fn.spec.http.host ? { host: fn.spec.http.host } : {}),
         timeoutMs: fn.spec.timeoutSeconds * 1000,
         targets: [{ revision, percent: 100 }],
       });
     }
-    this.#routes = routes;
+    this.#served = [...routes, ...fenceRoutes(grants)];
     const retired = [...this.#revisions.values()].filter((r) => !live.has(r.revision));
     for (const r of retired) this.#revisions.delete(r.revision);
     await Promise.all(retired.flatMap((r) => r.instances.map((i) => i.stop())));
@@ -221,7 +238,7 @@ export class LocalBackend implements FunctionBackend {
   async close(): Promise<void> {
     const all = [...this.#revisions.values()];
     this.#revisions.clear();
-    this.#routes = [];
+    this.#served = [];
     await Promise.all([
       ...all.flatMap((r) => r.instances.map((i) => i.stop(2000))),
       ...[...this.#pools.values()].map((p) => p.close()),

@@ -2,7 +2,7 @@
 // a path or a host, and which of two claims on one of them is routed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { claimKey, type RouteClaim, type RouteGrant, resolveRoutes } from '@plinth/faas';
+import { claimKey, fenceRoutes, type RouteClaim, type RouteGrant, resolveRoutes } from '@plinth/faas';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:00:01Z';
@@ -166,5 +166,207 @@ describe('route ownership', () => {
     };
     const c = fn('team-a', 'x', { host: 'b.test' });
     assert.match(refusal([c], [grabber, teamA], c)?.message ?? '', /Tenant team-a grants/);
+  });
+});
+
+describe('route ownership: the most specific grant decides', () => {
+  // W is granted the catch-alls; A is granted something inside them.
+  const w: RouteGrant = {
+    tenant: 'team-w',
+    createdAt: T0,
+    namespaces: ['team-w'],
+    hosts: ['*.example.com'],
+    pathPrefixes: ['/'],
+  };
+  const a: RouteGrant = {
+    tenant: 'team-a',
+    createdAt: T1,
+    namespaces: ['team-a'],
+    hosts: ['shop.example.com', '*.shop.example.com'],
+    pathPrefixes: ['/shop'],
+  };
+
+  it("refuses a catch-all tenant's claim inside another tenant's more specific prefix, older or not", () => {
+    const victim = fn('team-a', 'shop', { path: '/shop', createdAt: T2 });
+    const deeper = fn('team-a', 'checkout', { path: '/shop/checkout', createdAt: T2 });
+    for (const path of ['/shop', '/shop/', '/shop/checkout', '/shop/checkout/pay']) {
+      const attacker = fn('team-w', 'steal', { path, createdAt: T0 });
+      const r = resolveRoutes([attacker, victim, deeper], [w, a]);
+      assert.deepEqual([...r.accepted].sort(), ['Function/team-a/checkout', 'Function/team-a/shop'], path);
+      assert.match(
+        r.refused.get('Function/team-w/steal')?.message ?? '',
+        new RegExp(
+          `^not routed: path ${path} is inside /shop, granted to Tenant team-a, more specific than Tenant team-w's /`,
+        ),
+      );
+    }
+    // Everything else under / stays W's, and A cannot claim it.
+    const site = fn('team-w', 'site', { path: '/shopping' });
+    const grab = fn('team-a', 'grab', { path: '/about' });
+    const r = resolveRoutes([site, grab], [w, a]);
+    assert.deepEqual([...r.accepted], ['Function/team-w/site']);
+    assert.match(
+      r.refused.get('Function/team-a/grab')?.message ?? '',
+      /path \/about is not among the path prefixes Tenant team-a grants \(\/shop\)/,
+    );
+  });
+
+  it('gives an exact host grant before a wildcard, and a longer wildcard before a shorter one', () => {
+    const victim = fn('team-a', 'shop', { host: 'shop.example.com', createdAt: T2 });
+    const attacker = fn('team-w', 'steal', { host: 'shop.example.com', createdAt: T0 });
+    const r = resolveRoutes([attacker, victim], [w, a]);
+    assert.deepEqual([...r.accepted], ['Function/team-a/shop']);
+    assert.equal(
+      r.refused.get('Function/team-w/steal')?.message,
+      "not routed: host shop.example.com is granted to Tenant team-a, more specific than Tenant team-w's *.example.com; Function team-a/shop serves it",
+    );
+    const deep = fn('team-w', 'deep', { host: 'eu.shop.example.com' });
+    assert.match(
+      refusal([deep], [w, a], deep)?.message ?? '',
+      /host eu\.shop\.example\.com is granted as \*\.shop\.example\.com to Tenant team-a, more specific than Tenant team-w's \*\.example\.com/,
+    );
+    const other = fn('team-w', 'blog', { host: 'blog.example.com' });
+    assert.deepEqual([...resolveRoutes([other], [w, a]).accepted], ['Function/team-w/blog']);
+    // A namespace without a tenant cannot take what any grant covers.
+    const ops = fn('ops', 'x', { host: 'x.example.com' });
+    assert.match(
+      refusal([ops], [w, a], ops)?.message ?? '',
+      /host x\.example\.com is granted to Tenant team-w \(as \*\.example\.com\), and namespace ops belongs to no Tenant/,
+    );
+  });
+
+  it('gives a prefix or host granted to two tenants to the older tenant, and reports the overlap', () => {
+    const copy: RouteGrant = {
+      tenant: 'team-copy',
+      createdAt: T2,
+      namespaces: ['team-copy'],
+      hosts: ['shop.example.com'],
+      pathPrefixes: ['/shop/'],
+    };
+    const victim = fn('team-a', 'shop', { path: '/shop', host: 'shop.example.com', createdAt: T2 });
+    const attacker = fn('team-copy', 'steal', { path: '/shop/x', createdAt: T0 });
+    const r = resolveRoutes([attacker, victim], [copy, w, a]);
+    assert.deepEqual([...r.accepted], ['Function/team-a/shop']);
+    assert.match(
+      r.refused.get('Function/team-copy/steal')?.message ?? '',
+      /path \/shop\/x is inside \/shop, which Tenant team-a is granted too; it is older and holds it/,
+    );
+    assert.deepEqual(
+      [...r.overlaps],
+      [
+        [
+          'team-copy',
+          'path prefix /shop is also granted to Tenant team-a, which is older and holds it; host shop.example.com is also granted to Tenant team-a, which is older and holds it',
+        ],
+      ],
+    );
+    // Nested grants are not overlaps: the more specific one wins by design.
+    assert.equal(resolveRoutes([], [w, a]).overlaps.size, 0);
+  });
+});
+
+describe('route ownership: the incumbent keeps its route', () => {
+  const held = (path: string, host?: string) => ({ held: { path, ...(host ? { host } : {}) } });
+
+  it('refuses an older object edited to claim the path or host another object holds', () => {
+    const holder = fn('team-a', 'holder', {
+      path: '/shop/cart',
+      host: 'shop.a.test',
+      createdAt: T2,
+      ...held('/shop/cart', 'shop.a.test'),
+    });
+    // Older, and until now at its own path: edited to point at the holder's path, then host.
+    for (const claim of [{ path: '/shop/cart/' }, { host: 'shop.a.test' }]) {
+      const elder = fn('team-a', 'elder', { createdAt: T0, ...held('/fn/team-a/elder'), ...claim });
+      const r = resolveRoutes([elder, holder], [teamA]);
+      assert.deepEqual([...r.accepted], ['Function/team-a/holder'], JSON.stringify(claim));
+      assert.match(
+        r.refused.get('Function/team-a/elder')?.message ?? '',
+        /is served by Function team-a\/holder, which holds it$/,
+      );
+    }
+  });
+
+  it('settles newcomers by age, and lets the holder keep what it still claims when it changes the rest', () => {
+    const a1 = fn('team-a', 'a1', { path: '/shop/x', createdAt: T2 });
+    const a0 = fn('team-a', 'a0', { path: '/shop/x', createdAt: T1 });
+    assert.deepEqual([...resolveRoutes([a1, a0], [teamA]).accepted], ['Function/team-a/a0']);
+    // The holder moves to another host and keeps its path against an older newcomer.
+    const holder = fn('team-a', 'holder', {
+      path: '/shop/x',
+      host: 'y.apps.a.test',
+      createdAt: T2,
+      ...held('/shop/x', 'x.apps.a.test'),
+    });
+    const r = resolveRoutes([a0, holder], [teamA]);
+    assert.deepEqual([...r.accepted], ['Function/team-a/holder']);
+    // A stale record (the holder moved away from it) keeps nothing.
+    const moved = fn('team-a', 'moved', { path: '/shop/z', createdAt: T2, ...held('/shop/x') });
+    assert.deepEqual([...resolveRoutes([a0, moved], [teamA]).accepted].sort(), [
+      'Function/team-a/a0',
+      'Function/team-a/moved',
+    ]);
+  });
+
+  it('gives up what a refused incumbent kept', () => {
+    // The holder of /shop/x also claims a host that another holds: refused as a whole, so /shop/x
+    // goes to the next claim in line.
+    const hostHolder = fn('team-a', 'h', {
+      host: 'x.apps.a.test',
+      createdAt: T2,
+      ...held('/fn/team-a/h', 'x.apps.a.test'),
+    });
+    const pathHolder = fn('team-a', 'p', { path: '/shop/x', host: 'x.apps.a.test', createdAt: T0, ...held('/shop/x') });
+    const next = fn('team-a', 'n', { path: '/shop/x', createdAt: T1 });
+    const r = resolveRoutes([pathHolder, next, hostHolder], [teamA]);
+    assert.deepEqual([...r.accepted].sort(), ['Function/team-a/h', 'Function/team-a/n']);
+    assert.equal(
+      r.refused.get('Function/team-a/p')?.message,
+      'not routed: host x.apps.a.test is served by Function team-a/h, which holds it',
+    );
+  });
+
+  it('gives a path or host two records name to the earlier record, not the older object', () => {
+    // A record written from a view that lagged behind an edit: the older object's record is later.
+    const holder = fn('team-a', 'holder', {
+      host: 'shop.a.test',
+      createdAt: T2,
+      held: { path: '/fn/team-a/holder', host: 'shop.a.test', since: '2026-02-01T00:00:00Z' },
+    });
+    const elder = fn('team-a', 'elder', {
+      host: 'shop.a.test',
+      createdAt: T0,
+      held: { path: '/fn/team-a/elder', host: 'shop.a.test', since: '2026-02-01T00:00:05Z' },
+    });
+    const r = resolveRoutes([elder, holder], [teamA]);
+    assert.deepEqual([...r.accepted], ['Function/team-a/holder']);
+    assert.match(
+      r.refused.get('Function/team-a/elder')?.message ?? '',
+      /served by Function team-a\/holder, which holds it/,
+    );
+  });
+
+  it('never lets a record keep what the claim may no longer have', () => {
+    const squatter = fn('team-b', 'squat', { path: '/shop', createdAt: T0, ...held('/shop') });
+    const owner = fn('team-a', 'shop', { path: '/shop', createdAt: T1 });
+    const r = resolveRoutes([squatter, owner], [teamA, teamB]);
+    assert.deepEqual([...r.accepted], ['Function/team-a/shop']);
+  });
+});
+
+describe('fences', () => {
+  it('places one for every granted prefix and host, none inside the namespace trees', () => {
+    const fences = fenceRoutes([teamA, teamB, { ...teamB, tenant: 'x', pathPrefixes: ['/b/', '/fn/x'] }]);
+    assert.deepEqual(
+      fences.map((f) => [f.fence, f.prefix, f.host ?? f.hostSuffix ?? '']),
+      [
+        ['path', '/shop', ''],
+        ['path', '/b', ''],
+        ['host', '/', 'shop.a.test'],
+        ['host', '/', '.apps.a.test'],
+        ['host', '/', 'b.test'],
+      ],
+    );
+    assert.ok(fences.every((f) => f.function === '' && f.targets.length === 0));
   });
 });

@@ -62,7 +62,7 @@ export interface FunctionDeps {
   client: KubeClient;
   config: OperatorConfig;
   /** Whether the gateway routes this Function's path and host (RouteConflict when not). */
-  routes?: Pick<RouteOwnership, 'refusal'>;
+  routes?: Pick<RouteOwnership, 'hold'>;
   now?: () => Date;
 }
 
@@ -72,7 +72,9 @@ export function functionReconciler(deps: FunctionDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
 
-  const writeStatus = statusWriter<Status>(client, FunctionType, FunctionKind.apiVersion, config.fieldManager);
+  // status.route is RouteOwnership.hold's (its own field manager): never stated here.
+  const applyStatus = statusWriter<Status>(client, FunctionType, FunctionKind.apiVersion, config.fieldManager);
+  const writeStatus = (fn: FunctionObject, { route: _, ...status }: Status) => applyStatus(fn, status);
   const conditions = (fn: FunctionObject, list: ConditionInput[]) => withConditions(fn, list, deps.now?.());
 
   async function scale(ns: string, name: string, replicas: number) {
@@ -100,8 +102,9 @@ export function functionReconciler(deps: FunctionDeps) {
     }
     const spec = FunctionKind.withDefaults(fn.spec);
     // A path or host that another object holds, or that the namespace's Tenant does not grant:
-    // the gateway does not route it, so nothing is rolled out until that changes.
-    const refusal = deps.routes?.refusal('Function', ns, name);
+    // the gateway does not route it, so nothing is rolled out until that changes. An accepted
+    // claim is recorded in status.route first: from then on it keeps its path and host.
+    const refusal = await deps.routes?.hold('Function', fn);
     if (refusal) {
       await writeStatus(fn, {
         ...fn.status,

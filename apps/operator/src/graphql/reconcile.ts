@@ -162,15 +162,14 @@ export function graphqlReconciler(deps: {
   client: KubeClient;
   config: OperatorConfig;
   /** Whether the gateway routes this API's path and host (RouteConflict when not). */
-  routes?: Pick<RouteOwnership, 'refusal'>;
+  routes?: Pick<RouteOwnership, 'hold'>;
 }) {
   const { client, config } = deps;
-  const writeStatus = statusWriter<NonNullable<GraphQLApiObject['status']>>(
-    client,
-    GraphQLApiType,
-    GraphQLApiKind.apiVersion,
-    config.fieldManager,
-  );
+  type Status = NonNullable<GraphQLApiObject['status']>;
+  const applyStatus = statusWriter<Status>(client, GraphQLApiType, GraphQLApiKind.apiVersion, config.fieldManager);
+  // status.route is RouteOwnership.hold's (its own field manager): never stated here.
+  const writeStatus = (api: { metadata: { name?: string; namespace?: string } }, { route: _, ...status }: Status) =>
+    applyStatus(api, status);
 
   /** Waits for something the API names; the reason goes to status and the reconcile retries. */
   const waiting = waiter(writeStatus, 10_000);
@@ -181,7 +180,8 @@ export function graphqlReconciler(deps: {
     const ns = api.metadata.namespace ?? 'default';
     const spec = GraphQLApiKind.withDefaults(api.spec);
     // A path or host that another object holds, or that the namespace's Tenant does not grant.
-    const refusal = deps.routes?.refusal('GraphQLApi', ns, api.metadata.name ?? '');
+    // An accepted claim is recorded in status.route first: from then on it keeps them.
+    const refusal = await deps.routes?.hold('GraphQLApi', api);
     if (refusal) {
       return writeStatus(api, {
         ...api.status,

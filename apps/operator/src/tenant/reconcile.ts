@@ -28,6 +28,7 @@ import {
   TENANT_OBJECTS,
 } from '@plinth/tenancy';
 import type { OperatorConfig } from '../config.ts';
+import { grantOverlapCondition, type RouteOwnership } from '../routes.ts';
 import { degradedOnError, statusWriter, withConditions } from '../status.ts';
 
 export const TenantType = resourceOf(TenantKind);
@@ -42,7 +43,12 @@ const TYPES: Record<string, ResourceType> = {
 type Status = NonNullable<TenantObject['status']>;
 type NamespaceStatus = NonNullable<Status['namespaces']>[number];
 
-export function tenantReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
+export function tenantReconciler(deps: {
+  client: KubeClient;
+  config: OperatorConfig;
+  /** Which of its route grants an older Tenant holds too (Degraded RouteGrantOverlap). */
+  routes?: Pick<RouteOwnership, 'grantOverlap'>;
+}) {
   const { client, config } = deps;
   const writeStatus = statusWriter<Status>(client, TenantType, TenantKind.apiVersion, config.fieldManager);
   const renderOptions = { groupsPrefix: config.groupsPrefix, platformNamespace: config.platformNamespace };
@@ -174,7 +180,7 @@ export function tenantReconciler(deps: { client: KubeClient; config: OperatorCon
         problem
           ? { type: 'Ready', status: 'False', reason: problem.reason, message }
           : { type: 'Ready', status: 'True', reason: 'Converged', message },
-        { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
+        grantOverlapCondition(deps.routes?.grantOverlap(tenant)),
       ]),
     });
   }

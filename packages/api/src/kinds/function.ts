@@ -6,6 +6,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   ConditionsSchema,
   defineKind,
+  HeldRouteSchema,
   HttpRouteSchema,
   ImageReference,
   type NameRule,
@@ -178,6 +179,7 @@ export const FunctionKind = defineKind({
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     url: Type.Optional(Type.String()),
+    route: HeldRouteSchema,
     latestCreatedRevision: Type.Optional(Type.String()),
     latestReadyRevision: Type.Optional(Type.String()),
     traffic: Type.Optional(

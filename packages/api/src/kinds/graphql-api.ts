@@ -3,7 +3,7 @@
 // the roles tokens may assume), turns a verified JWT's role claim into SET LOCAL ROLE and its
 // claims into jwt.claims.* settings for RLS, and is routed through the gateway.
 import { type Static, Type } from '@sinclair/typebox';
-import { ConditionsSchema, defineKind, HttpRouteSchema, type ObjectOf } from '../schema.ts';
+import { ConditionsSchema, defineKind, HeldRouteSchema, HttpRouteSchema, type ObjectOf } from '../schema.ts';
 
 const Ident = (description?: string) =>
   Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', ...(description ? { description } : {}) });
@@ -65,6 +65,7 @@ export const GraphQLApiKind = defineKind({
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer()),
     url: Type.Optional(Type.String({ description: 'Where the gateway serves it.' })),
+    route: HeldRouteSchema,
     readyReplicas: Type.Optional(Type.Integer()),
     lastError: Type.Optional(Type.String()),
     conditions: Type.Optional(ConditionsSchema),

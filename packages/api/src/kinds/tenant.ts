@@ -110,7 +110,7 @@ export const TenantSpecSchema = Type.Object({
     {
       default: {},
       description:
-        "Where the gateway may route to this tenant besides its namespaces' own default paths (/fn/<namespace>/ and /graphql/<namespace>/, always theirs). A host or path granted here is this tenant's: other tenants and namespaces without a tenant cannot claim it. Two claims on one path or host: the older object serves, the other is not routed and reports RouteConflict.",
+        "Where the gateway may route to this tenant besides its namespaces' own default paths (/fn/<namespace>/ and /graphql/<namespace>/, always theirs). A path or host belongs to the tenant with the most specific grant covering it (longest prefix; exact host before *.suffix, longer suffix first; the older tenant when two grant the same): other tenants and namespaces without a tenant cannot claim it. Two claims on one path or host: the one holding it (status.route) keeps it, else the older object; the other is not routed and reports RouteConflict.",
     },
   ),
   access: Type.Object(
