@@ -3,6 +3,8 @@
 GROUND_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=/dev/null
 . "$GROUND_DIR/versions.env"
+# shellcheck source=/dev/null
+. "$GROUND_DIR/lib/paths.sh"
 PLINTH_CACHE=${PLINTH_CACHE:-$HOME/.cache/plinth-ground}
 STATE=${PLINTH_GROUND_STATE:-$GROUND_DIR/.state}
 ENV_FILE=$GROUND_DIR/ground.env
@@ -13,13 +15,25 @@ SECRETS=$STATE/secrets
 BIN=$PLINTH_CACHE/bin
 K8S_BIN=$BIN/k8s-$K8S_VERSION
 
-# Loopback ports; override any of them in the environment before `up`.
+# Ports; override any of them in the environment before `up`. Everything listens on 127.0.0.1,
+# and what pods need also on the node's bridge address ($NODE_IP), never on another interface.
 : "${ETCD_PORT:=23790}" "${ETCD_PEER_PORT:=23791}"
 : "${APISERVER_PORT:=26443}" "${KCM_PORT:=26444}" "${SCHEDULER_PORT:=26445}" "${KWOK_PORT:=26446}"
 : "${PG_PORT:=25432}"
 : "${KAFKA_PLAINTEXT_PORT:=29092}" "${KAFKA_CONTROLLER_PORT:=29093}" "${KAFKA_SSL_PORT:=29094}" "${KAFKA_SASL_SSL_PORT:=29095}"
 : "${LDAP_PORT:=23890}" "${LDAPS_PORT:=23636}"
 : "${OIDC_PORT:=25556}"
+: "${REGISTRY_PORT:=25443}" "${KAFKA_POD_SASL_SSL_PORT:=29096}" "${COREDNS_HEALTH_PORT:=26447}"
+: "${KUBELET_PORT:=10250}" "${KUBELET_HEALTHZ_PORT:=10248}" "${KUBE_PROXY_HEALTHZ_PORT:=10256}" "${KUBE_PROXY_METRICS_PORT:=10249}"
+# The real node's network: a bridge the ground creates, carrying the node IP (the host's side,
+# where pods reach the ground's services) and the pods; Services in SERVICE_CIDR. kwok's
+# simulated pods get addresses from KWOK_POD_CIDR that exist nowhere: traffic to them is dropped.
+: "${NODE_NAME:=plinth-node-0}" "${NODE_BRIDGE:=plinth0}" "${NODE_CIDR:=10.88.0.0/24}" "${NODE_IP:=10.88.0.1}"
+SERVICE_CIDR=10.96.0.0/16
+KWOK_POD_CIDR=10.244.0.0/16
+KWOK_NODE_IP=10.0.0.1
+# How a pod asks for the real node (kwok's nodes carry neither).
+NODE_LABEL_KEY=plinth.dev/real-node
 LDAP_BASE_DN="dc=plinth,dc=test"
 
 mkdir -p "$PKI" "$RUN" "$LOGS" "$SECRETS"

@@ -82,14 +82,24 @@ apiserver_args() {
     --client-ca-file="$PKI/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
     --authentication-config="$STATE/authentication-config.yaml" \
-    --allow-privileged=true --profiling=false --cert-dir="$STATE/apiserver-certs"
+    --allow-privileged=true --profiling=false --cert-dir="$STATE/apiserver-certs" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt"
+}
+
+# True when the running API server was started with exactly apiserver_args (else `up` restarts it).
+apiserver_current() {
+  local p; p=$(pid_of kube-apiserver) || return 1
+  [ "$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | tail -n +2)" = "$(apiserver_args)" ]
 }
 
 start_apiserver() {
-  apiserver_healthy && return 0
+  apiserver_healthy && apiserver_current && return 0
   stop kube-apiserver
   write_authentication_config
   local args; mapfile -t args < <(apiserver_args)
@@ -130,7 +140,7 @@ start_kwok() {
     stop kwok
     start kwok "$BIN/kwok-$KWOK_VERSION" --kubeconfig="$STATE/kwok.kubeconfig" \
       --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-      --server-address="127.0.0.1:$KWOK_PORT" --cidr=10.244.0.0/16 --node-ip=10.0.0.1 \
+      --server-address="127.0.0.1:$KWOK_PORT" --cidr="$KWOK_POD_CIDR" --node-ip="$KWOK_NODE_IP" \
       --config="$BIN/kwok-$KWOK_VERSION-stages.yaml"
     wait_for kwok 60 kwok_healthy
   fi

@@ -1,5 +1,6 @@
 # Apache Kafka in KRaft mode (one combined broker+controller) from Maven Central jars, with
-# PLAINTEXT, SSL (mutual TLS) and SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN) listeners.
+# PLAINTEXT, SSL (mutual TLS) and SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN) listeners on
+# 127.0.0.1, and a SASL_SSL listener for pods on the node IP (advertised as such).
 # shellcheck shell=bash
 KAFKA_DIR=$STATE/kafka
 KAFKA_LIBS=$PLINTH_CACHE/kafka-$KAFKA_VERSION/libs
@@ -8,9 +9,12 @@ KAFKA_USER=plinth
 # Debian's kcat (librdkafka 2.0) fails SCRAM against Kafka 4 while Kafka's own client succeeds, so
 # the health check logs in with PLAIN over the same SASL_SSL listener; tests cover SCRAM.
 kafka_healthy() {
-  kcat -L -m 5 -b "127.0.0.1:$KAFKA_SASL_SSL_PORT" -X security.protocol=SASL_SSL \
-    -X sasl.mechanisms=PLAIN -X sasl.username="$KAFKA_USER" -X sasl.password="$(secret kafka-password)" \
-    -X ssl.ca.location="$PKI/ca.crt" 2>/dev/null | grep -q 'broker 1 at'
+  local b
+  for b in "127.0.0.1:$KAFKA_SASL_SSL_PORT" "$NODE_IP:$KAFKA_POD_SASL_SSL_PORT"; do
+    kcat -L -m 5 -b "$b" -X security.protocol=SASL_SSL \
+      -X sasl.mechanisms=PLAIN -X sasl.username="$KAFKA_USER" -X sasl.password="$(secret kafka-password)" \
+      -X ssl.ca.location="$PKI/ca.crt" 2>/dev/null | grep -q "broker 1 at $b" || return 1
+  done
 }
 
 kafka_up() {
@@ -20,7 +24,7 @@ kafka_up() {
   mkdir -p "$KAFKA_DIR"
   local pw ks
   pw=$(secret kafka-password); ks=$(secret kafka-keystore-password)
-  if [ ! -s "$KAFKA_DIR/broker.p12" ]; then
+  if [ ! -s "$KAFKA_DIR/broker.p12" ] || [ "$PKI/kafka-broker.crt" -nt "$KAFKA_DIR/broker.p12" ]; then
     openssl pkcs12 -export -in "$PKI/kafka-broker.crt" -inkey "$PKI/kafka-broker.key" -certfile "$PKI/ca.crt" \
       -name broker -out "$KAFKA_DIR/broker.p12" -passout "pass:$ks"
   fi
@@ -28,9 +32,9 @@ kafka_up() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT,POD_SASL_SSL://$NODE_IP:$KAFKA_POD_SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PLAINTEXT_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT,POD_SASL_SSL://$NODE_IP:$KAFKA_POD_SASL_SSL_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,POD_SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$KAFKA_DIR/data
@@ -54,6 +58,9 @@ sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$pw";
+listener.name.pod_sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.pod_sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.pod_sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$pw";
 PROPS
   chmod 600 "$KAFKA_DIR/server.properties"
   cat > "$KAFKA_DIR/log4j2.properties" <<'PROPS'
@@ -87,6 +94,7 @@ kafka_env() {
 KAFKA_BOOTSTRAP_PLAINTEXT=127.0.0.1:$KAFKA_PLAINTEXT_PORT
 KAFKA_BOOTSTRAP_SSL=127.0.0.1:$KAFKA_SSL_PORT
 KAFKA_BOOTSTRAP_SASL_SSL=127.0.0.1:$KAFKA_SASL_SSL_PORT
+POD_KAFKA_BOOTSTRAP_SASL_SSL=$NODE_IP:$KAFKA_POD_SASL_SSL_PORT
 KAFKA_CA_FILE=$PKI/ca.crt
 KAFKA_CLIENT_CERT_FILE=$PKI/kafka-client.crt
 KAFKA_CLIENT_KEY_FILE=$PKI/kafka-client.key

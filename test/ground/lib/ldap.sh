@@ -1,12 +1,16 @@
-# OpenLDAP slapd from Debian, seeded with users and (nested) groups, on ldap:// and ldaps://.
+# OpenLDAP slapd from Debian, seeded with users and (nested) groups, on ldap:// and ldaps://, on
+# 127.0.0.1 and on the node IP for pods.
 # shellcheck shell=bash
 LDAP_DIR=$STATE/ldap
 LDAP_ADMIN_DN="cn=admin,$LDAP_BASE_DN"
 LDAP_READER_DN="cn=plinth-reader,ou=services,$LDAP_BASE_DN"
 
 ldap_healthy() {
-  ldapwhoami -x -H "ldap://127.0.0.1:$LDAP_PORT" -D "$LDAP_READER_DN" -w "$(secret ldap-reader-password)" 2>/dev/null \
-    | grep -q "dn:$LDAP_READER_DN"
+  local u
+  for u in "ldap://127.0.0.1:$LDAP_PORT" "ldaps://$NODE_IP:$LDAPS_PORT"; do
+    LDAPTLS_CACERT=$PKI/ca.crt ldapwhoami -x -H "$u" -D "$LDAP_READER_DN" -w "$(secret ldap-reader-password)" 2>/dev/null \
+      | grep -q "dn:$LDAP_READER_DN" || return 1
+  done
 }
 
 ldap_up() {
@@ -49,7 +53,7 @@ CONF
   slaptest -u -f "$LDAP_DIR/slapd.conf" >/dev/null 2>"$LOGS/slaptest.log" \
     || { cat "$LOGS/slaptest.log" >&2; die "slapd.conf is invalid"; }
   start slapd /usr/sbin/slapd -f "$LDAP_DIR/slapd.conf" \
-    -h "ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/" -d 0
+    -h "ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/ ldap://$NODE_IP:$LDAP_PORT/ ldaps://$NODE_IP:$LDAPS_PORT/" -d 0
   local admin=(-x -H "ldap://127.0.0.1:$LDAP_PORT" -D "$LDAP_ADMIN_DN" -w "$(secret ldap-admin-password)")
   wait_for slapd 30 ldapwhoami "${admin[@]}"
   if [ $fresh = 1 ]; then
@@ -67,6 +71,8 @@ ldap_env() {
   cat <<ENV
 LDAP_URL=ldap://127.0.0.1:$LDAP_PORT
 LDAPS_URL=ldaps://127.0.0.1:$LDAPS_PORT
+POD_LDAP_URL=ldap://$NODE_IP:$LDAP_PORT
+POD_LDAPS_URL=ldaps://$NODE_IP:$LDAPS_PORT
 LDAP_CA_FILE=$PKI/ca.crt
 LDAP_BASE_DN=$LDAP_BASE_DN
 LDAP_BIND_DN=$LDAP_READER_DN

@@ -1,4 +1,5 @@
-# PostgreSQL from Debian, its own cluster on 127.0.0.1 with TLS and a test superuser.
+# PostgreSQL from Debian, its own cluster on 127.0.0.1 with TLS and a test superuser; also on the
+# node IP for pods, TLS only (hostssl), with the same certificate.
 # shellcheck shell=bash
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PG_DIR=$STATE/postgres
@@ -6,8 +7,26 @@ PG_USER=plinth
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_healthy() {
-  PGPASSWORD=$(secret pg-password) psql "host=127.0.0.1 port=$PG_PORT user=$PG_USER dbname=postgres sslmode=verify-full sslrootcert=$PKI/ca.crt" \
-    -tAc 'select 1' 2>/dev/null | grep -qx 1
+  local h
+  for h in 127.0.0.1 "$NODE_IP"; do
+    PGPASSWORD=$(secret pg-password) psql "host=$h port=$PG_PORT user=$PG_USER dbname=postgres sslmode=verify-full sslrootcert=$PKI/ca.crt" \
+      -tAc 'select 1' 2>/dev/null | grep -qx 1 || return 1
+  done
+}
+
+# Settings that may change after initdb: written on every `up`, included last.
+pg_ground_conf() {
+  cat > "$PG_DIR/ground.conf" <<CONF
+listen_addresses = '127.0.0.1,$NODE_IP'
+CONF
+  grep -qxF "include = '$PG_DIR/ground.conf'" "$PG_DIR/data/postgresql.conf" \
+    || echo "include = '$PG_DIR/ground.conf'" >> "$PG_DIR/data/postgresql.conf"
+  local hba="hostssl all all $NODE_CIDR scram-sha-256"
+  grep -qxF "$hba" "$PG_DIR/data/pg_hba.conf" || echo "$hba" >> "$PG_DIR/data/pg_hba.conf"
+  # The certificate may have been issued again (a new SAN).
+  cmp -s "$PKI/postgres.crt" "$PG_DIR/server.crt" || { cp "$PKI/postgres.crt" "$PG_DIR/server.crt"; cp "$PKI/postgres.key" "$PG_DIR/server.key"; }
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR/ground.conf" "$PG_DIR/server.crt" "$PG_DIR/server.key"; fi
+  chmod 600 "$PG_DIR/server.key"
 }
 
 pg_up() {
@@ -41,6 +60,11 @@ max_connections = 200
 log_min_messages = warning
 CONF
   fi
+  pg_ground_conf
+  # Running, but not as wanted (settings changed): restart it.
+  if [ -s "$PG_DIR/data/postmaster.pid" ] && kill -0 "$(head -n 1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null; then
+    log "restarting PostgreSQL"; pg_down
+  fi
   # The server writes its own log, so it lives in the postgres-owned dir; linked into $LOGS.
   ln -sf "$PG_DIR/postgres.log" "$LOGS/postgres.log"
   # pg_ctl forks the server; we record the postmaster pid for stop/running.
@@ -66,5 +90,7 @@ PGPASSWORD=$(secret pg-password)
 PGDATABASE=postgres
 PGSSLMODE=verify-full
 PGSSLROOTCERT=$PKI/ca.crt
+POD_PGHOST=$NODE_IP
+POD_PGPORT=$PG_PORT
 ENV
 }

@@ -1,0 +1,3 @@
+module plinth.dev/ground/probe
+
+go 1.26
