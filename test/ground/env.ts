@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export const GROUND_DIR = import.meta.dirname;
 export const ENV_FILE = join(GROUND_DIR, 'ground.env');
 
-export type GroundService = 'kubernetes' | 'postgres' | 'kafka' | 'ldap';
+export type GroundService = 'kubernetes' | 'postgres' | 'kafka' | 'ldap' | 'registry' | 'node';
 
 export class GroundNotUpError extends Error {
   constructor(what: string) {
@@ -50,6 +50,8 @@ const endpoints: Record<GroundService, () => string> = {
   postgres: () => `${ground('PGHOST')}:${ground('PGPORT')}`,
   kafka: () => ground('KAFKA_BOOTSTRAP_SASL_SSL'),
   ldap: () => new URL(ground('LDAP_URL')).host,
+  registry: () => ground('REGISTRY'),
+  node: () => `${ground('NODE_IP')}:${ground('KUBELET_PORT')}`,
 };
 
 /** Fails (never skips) when a service's port does not accept connections. */
@@ -163,5 +165,46 @@ export function groundLdapIdentity(): Record<string, string> {
     bindPasswordFile: passwordFile,
     userBaseDN: ground('LDAP_USERS_DN'),
     groupBaseDN: ground('LDAP_GROUPS_DN'),
+  };
+}
+
+/**
+ * pg client config for the ground's PostgreSQL as a pod reaches it (the node IP, verified TLS
+ * for that address): the test superuser, or the given user and password.
+ */
+export function groundPodPg(database: string, login?: { user: string; password: string }) {
+  return {
+    host: ground('POD_PGHOST'),
+    port: Number(ground('POD_PGPORT')),
+    user: login?.user ?? ground('PGUSER'),
+    password: login?.password ?? ground('PGPASSWORD'),
+    database,
+    ssl: { ca: readFileSync(ground('PGSSLROOTCERT'), 'utf8') },
+  };
+}
+
+/** groundPgSecretData with the address pods use: for Secrets that pods on the real node read. */
+export function groundPodPgSecretData(): Record<string, string> {
+  return { ...groundPgSecretData(), host: ground('POD_PGHOST'), port: ground('POD_PGPORT') };
+}
+
+/** groundKafka for pods: the SASL_SSL listener on the node IP, advertised as such. */
+export function groundPodKafka() {
+  return {
+    ...groundKafka(),
+    bootstrapBrokers: [ground('POD_KAFKA_BOOTSTRAP_SASL_SSL')],
+    tls: { ca: readFileSync(ground('KAFKA_CA_FILE'), 'utf8') },
+  };
+}
+
+/**
+ * What a pod spec needs to run on the ground's real node rather than on a kwok node: the node's
+ * label as a nodeSelector and a toleration of its taint. Spread into a pod spec.
+ */
+export function groundRealNodePlacement() {
+  const [key = '', value = ''] = ground('NODE_LABEL').split('=');
+  return {
+    nodeSelector: { [key]: value },
+    tolerations: [{ key, operator: 'Exists' as const, effect: 'NoSchedule' as const }],
   };
 }

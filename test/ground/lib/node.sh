@@ -17,7 +17,8 @@ kapply() {
   local out
   out=$(kctl apply "$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
 }
-ncrictl() { CONTAINER_RUNTIME_ENDPOINT=unix://$CONTAINERD_SOCK IMAGE_SERVICE_ENDPOINT=unix://$CONTAINERD_SOCK "$CRICTL" --timeout 30s "$@"; }
+CRICTL_CONFIG=$NODE_DIR/etc/crictl.yaml
+ncrictl() { "$CRICTL" --config "$CRICTL_CONFIG" "$@"; }
 
 containerd_healthy() { [ -S "$CONTAINERD_SOCK" ] && nctr version >/dev/null 2>&1; }
 kubelet_healthy() { curl -fs "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" | grep -qx ok; }
@@ -109,6 +110,11 @@ TOML
   ]
 }
 JSON
+  put "$CRICTL_CONFIG" <<YAML
+runtime-endpoint: unix://$CONTAINERD_SOCK
+image-endpoint: unix://$CONTAINERD_SOCK
+timeout: 30
+YAML
   write_kubeconfig "$NODE_DIR/etc/kubelet.kubeconfig" node-kubelet-client
   write_kubeconfig "$NODE_DIR/etc/kube-proxy.kubeconfig" kube-proxy
   write_kubeconfig "$NODE_DIR/etc/coredns.kubeconfig" coredns
@@ -388,6 +394,7 @@ CONTAINERD_ADDRESS=$CONTAINERD_SOCK
 CONTAINER_RUNTIME_ENDPOINT=unix://$CONTAINERD_SOCK
 CTR=$CONTAINERD_BIN/ctr
 CRICTL=$CRICTL
+CRICTL_CONFIG=$CRICTL_CONFIG
 NODE_GUARD_TABLE=${GUARD_TABLE#inet }
 NODE_HOST_BASELINE=$HOST_BASELINE
 ENV

@@ -3,7 +3,8 @@
 //
 //	/                 {"pod": <hostname>, "ip": <pod IP>}
 //	/healthz          ok
-//	/get?url=U        GETs U (plain HTTP) and answers with its status and body
+//	/get?url=U        GETs U (plain HTTP, a new connection each time; &timeout=D, default
+//	                  5s) and answers with its status and body
 //	/api?path=P       GETs P on the API server through the `kubernetes` Service
 //	                  (KUBERNETES_SERVICE_HOST/PORT) with the pod's ServiceAccount token
 //	/tls?addr=A       a TLS handshake with A verified against $CA_FILE for A's host;
@@ -50,7 +51,11 @@ func main() {
 		reply(w, 200, map[string]any{"pod": host, "ip": os.Getenv("POD_IP"), "path": r.URL.Path})
 	})
 	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
-		client := &http.Client{Timeout: 5 * time.Second}
+		timeout, err := time.ParseDuration(r.URL.Query().Get("timeout"))
+		if err != nil {
+			timeout = 5 * time.Second
+		}
+		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 		res, err := client.Get(r.URL.Query().Get("url"))
 		if err != nil {
 			reply(w, 502, map[string]any{"error": err.Error()})
