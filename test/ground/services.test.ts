@@ -3,7 +3,7 @@
 // node and registry: a pod of an image pushed to the ground registry, its network, and what it
 // reaches (the API server, PostgreSQL, Kafka, LDAP), with nothing leaving the machine.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect } from 'node:net';
@@ -389,10 +389,27 @@ describe('the real node', () => {
     }
   });
 
-  it('serves kubectl logs and exec through the API server', async () => {
+  it('serves kubectl logs, exec and port-forward through the API server', async () => {
     const name = pods[0]?.metadata.name ?? '';
     assert.match(await kubectl(['-n', ns, 'logs', name]), /probe listening on :8080/);
     assert.equal(await kubectl(['-n', ns, 'exec', name, '--', '/probe', 'echo', 'from', 'exec']), 'from exec\n');
+    const forward = spawn(ground('KUBECTL'), ['-n', ns, 'port-forward', `pod/${name}`, ':8080'], {
+      env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
+    });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        forward.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /127\.0\.0\.1:(\d+) ->/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        forward.once('exit', (code) => reject(new Error(`kubectl port-forward exited (${code}): ${out}`)));
+      });
+      assert.equal((await getJson(`http://127.0.0.1:${port}/`)).pod, name);
+    } finally {
+      forward.kill();
+    }
   });
 
   it('lets a pod reach the API server through the kubernetes Service with its ServiceAccount token', async () => {
