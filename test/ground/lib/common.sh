@@ -49,7 +49,9 @@ secret() {
 }
 
 pid_of() { local f=$RUN/$1.pid; [ -s "$f" ] && cat "$f"; }
-running() { local p; p=$(pid_of "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# alive PID : the process exists and has not exited (a zombie waiting for init to reap it has).
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+running() { local p; p=$(pid_of "$1") && [ -n "$p" ] && alive "$p"; }
 
 # start NAME CMD... : runs CMD detached in its own session, output in $LOGS/NAME.log.
 start() {
@@ -63,10 +65,10 @@ start() {
 stop() {
   local name=$1 p i
   p=$(pid_of "$name") || return 0
-  if kill -0 "$p" 2>/dev/null; then
+  if alive "$p"; then
     kill "$p" 2>/dev/null || true
-    for i in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$p" 2>/dev/null && { log "$name did not stop on SIGTERM; killing"; kill -9 "$p" 2>/dev/null || true; }
+    for i in $(seq 1 150); do alive "$p" || break; sleep 0.1; done
+    alive "$p" && { log "$name did not stop on SIGTERM; killing"; kill -9 "$p" 2>/dev/null || true; }
   fi
   rm -f "$RUN/$name.pid"
 }

@@ -89,6 +89,9 @@ net_up() {
   need_root "the node's network"
   command -v nft >/dev/null || die "nft is not installed (test/ground/install packages)"
   host_baseline
+  # Bridged pod-to-pod replies must pass netfilter for Service NAT to work (kube-proxy).
+  [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null \
+    || log "warning: br_netfilter is not loaded; a pod may not reach a Service backed by another pod"
   # Guards first: nothing else of the node may exist without them.
   local rules; rules=$(guard_rules)
   if ! guards_present || [ "$rules" != "$(cat "$RUN/guards.nft" 2>/dev/null)" ]; then
