@@ -366,6 +366,20 @@ describe('the real node', () => {
 
   it('runs pods of an image pushed to the ground registry on the real node, Ready, answering on their pod IPs', async () => {
     assert.equal(pods.length, 2);
+    // kwok leaves the real node and its pods alone.
+    type Managed = { metadata: { managedFields?: { manager: string }[] } };
+    const managers = (o: Managed) => (o.metadata.managedFields ?? []).map((f) => f.manager);
+    const node = await kubectlJson<Managed>(['get', 'node', ground('NODE_NAME'), '--show-managed-fields']);
+    const managed = await kubectlJson<{ items: Managed[] }>([
+      '-n',
+      ns,
+      'get',
+      'pods',
+      '-l',
+      'app=probe',
+      '--show-managed-fields',
+    ]);
+    for (const m of [node, ...managed.items].flatMap(managers)) assert.doesNotMatch(m, /kwok/);
     for (const [i, pod] of pods.entries()) {
       assert.equal(pod.spec.nodeName, ground('NODE_NAME'));
       assert.equal(pod.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
