@@ -1,8 +1,8 @@
 # The real node beside kwok's simulated ones: containerd (runc, the bridge CNI), the kubelet,
 # kube-proxy (nftables) and CoreDNS, all on the bridge from net.sh; plus what pods need of the
 # control plane: the `kubernetes` Service's endpoints and a forwarder from the node IP to the
-# API server on 127.0.0.1. See README "The test ground" for the placement scheme and
-# ../shared research notes for why each setting is what it is.
+# API server on 127.0.0.1. README "The real node" has the placement scheme; each setting that
+# this kind of machine needs (no CAP_SYS_RESOURCE, cgroup v1, no dummy devices) says why here.
 # shellcheck shell=bash
 NODE_DIR=$STATE/node
 CONTAINERD_BIN=$BIN/containerd-$CONTAINERD_VERSION
