@@ -1,4 +1,5 @@
-# The node's network on the host: a bridge carrying the node IP, a route that keeps Service
+# The node's network on the host: a bridge carrying the node IP (this kind of kernel has no
+# dummy device, and the kubelet refuses a loopback node IP), a route that keeps Service
 # addresses on it, and guards (one nftables table) so that no packet of the ground ever leaves the
 # machine and nothing outside reaches it. Also the record of the host as it was before the
 # ground touched it, which `down --clean` restores and `status` checks.
