@@ -4,7 +4,7 @@
 // the function contract's health check.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,15 +34,35 @@ function unpack(b: Built): string {
 
 const config = (b: Built) =>
   JSON.parse(b.image.config.toString('utf8')) as {
-    config: { User: string; Entrypoint: string[]; Labels: Record<string, string> };
+    config: { User: string; Entrypoint: string[]; Env: string[]; Labels: Record<string, string> };
   };
 
-/** Runs argv inside the image's root as its user, with only the given environment. */
+/** Runs argv inside the image's root as its user, with the image's environment plus `env`. */
 function inImage(b: Built, root: string, argv: string[], env: Record<string, string> = {}) {
-  const child = spawn('/usr/sbin/chroot', [`--userspec=${config(b).config.User}`, root, ...argv], {
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const imageEnv = Object.fromEntries(
+    config(b).config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+  // A mount namespace of its own with /proc and /dev, as a container has (the loader needs /proc
+  // for $ORIGIN; Node and Go open /dev/null); the mounts are private to it. unshare, sh and
+  // chroot each exec the next, so the child's pid is the image's process.
+  for (const d of ['proc', 'dev']) mkdirSync(join(root, d), { recursive: true });
+  const child = spawn(
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      `--mount-proc=${join(root, 'proc')}`,
+      '/bin/sh',
+      '-c',
+      'r="$0"; u="$1"; shift; mount --rbind /dev "$r/dev" && exec /usr/sbin/chroot --userspec="$u" "$r" "$@"',
+      root,
+      config(b).config.User,
+      ...argv,
+    ],
+    {
+      env: { ...imageEnv, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (c) => {
     output += c;
@@ -102,6 +122,61 @@ describe('plinth images', () => {
       ]);
       assert.equal(await run.exited, 0, run.output());
       assert.match(run.output(), /loaded/);
+    });
+  }
+
+  for (const [runtime, example] of [
+    ['go', '03-hello-go'],
+    ['java', '04-hello-java'],
+  ] as const) {
+    it(`builder-${runtime} compiles a function that runtime-${runtime} then serves`, async () => {
+      const builder = first.find((x) => x.name === `builder-${runtime}`);
+      const runtimeImage = first.find((x) => x.name === `runtime-${runtime}`);
+      assert.ok(builder && runtimeImage);
+      // The pod's volumes: the source (read-only) and the function volume both containers mount.
+      const builderRoot = unpack(builder);
+      const runtimeRoot = unpack(runtimeImage);
+      for (const root of [builderRoot, runtimeRoot]) {
+        mkdirSync(join(root, 'var/plinth/function'), { recursive: true });
+        chownSync(join(root, 'var/plinth/function'), 65532, 65532);
+      }
+      cpSync(join(import.meta.dirname, '..', 'examples', example), join(builderRoot, 'var/plinth/source'), {
+        recursive: true,
+      });
+      const build = inImage(builder, builderRoot, [
+        ...config(builder).config.Entrypoint,
+        '--source',
+        '/var/plinth/source',
+        '--out',
+        '/var/plinth/function',
+      ]);
+      assert.equal(await build.exited, 0, build.output());
+      cpSync(join(builderRoot, 'var/plinth/function'), join(runtimeRoot, 'var/plinth/function'), { recursive: true });
+      const port = await freePort();
+      const run = inImage(runtimeImage, runtimeRoot, config(runtimeImage).config.Entrypoint, {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PLINTH_HANDLER: runtime === 'go' ? 'Handle' : 'Handler',
+      });
+      try {
+        const body = await Promise.race([
+          eventually(
+            `runtime-${runtime} serving the example`,
+            async () => {
+              const r = await fetch(`http://127.0.0.1:${port}/?name=Ada`);
+              return r.status === 200 && ((await r.json()) as { message?: string });
+            },
+            30_000,
+          ),
+          run.exited.then((code) => {
+            throw new Error(`runtime-${runtime} exited with ${code}: ${run.output()}`);
+          }),
+        ]);
+        assert.equal(body.message, 'Hello, Ada');
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
     });
   }
 

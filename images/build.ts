@@ -45,7 +45,14 @@ const DEBIAN = {
     'libmd0',
     'media-types',
   ],
+  jre: ['openjdk-17-jre-headless', 'zlib1g'],
+  jdk: ['openjdk-17-jre-headless', 'openjdk-17-jdk-headless', 'zlib1g'],
 } as const;
+
+/** Where Debian's OpenJDK 17 lives in the jre and jdk layers. */
+const JAVA_HOME = '/usr/lib/jvm/java-17-openjdk-amd64';
+/** Where the builder images' Go toolchain lives. */
+const GOROOT = '/usr/local/go';
 
 /** Files in Debian packages an image has no use for. */
 const DEB_EXCLUDE = /^(usr\/share\/(doc|man|info|lintian|locale|bug|gcc|gdb)|etc\/(ld\.so\.conf\.d))(\/|$)/;
@@ -132,6 +139,25 @@ function nodeLayer(): Promise<Layer> {
 const nodeVersion = () =>
   (JSON.parse(readFileSync(join(NODE_PACKAGE, 'package.json'), 'utf8')) as { version: string }).version;
 
+/**
+ * The Go toolchain the repository builds with, as the Go module proxy serves it
+ * (golang.org/toolchain, the module `GOTOOLCHAIN` downloads), without its tests, docs and the
+ * sources of its own commands.
+ */
+function goLayer(): Promise<{ layer: Layer; versions: string[] }> {
+  const version = sh('go', ['env', 'GOVERSION']);
+  const mod = `golang.org/toolchain@v0.0.1-${version}.linux-amd64`;
+  const dir = (JSON.parse(sh('go', ['mod', 'download', '-json', mod])) as { Dir: string }).Dir;
+  const skip = /^(test|api|doc|misc|src\/cmd)(\/|$)|(^|\/)testdata(\/|$)|_test\.go$/;
+  const tools = /^(bin|pkg\/tool\/[^/]+)\/[^/]+$/;
+  return layer(
+    dirEntries(dir, { to: GOROOT.slice(1), exclude: (r) => skip.test(r), executable: (r) => tools.test(r) }),
+  ).then((l) => ({
+    layer: l,
+    versions: [`go=${version}`],
+  }));
+}
+
 /** Workspace packages (`@plinth/*`) by name -> their directory relative to the repository. */
 function workspaces(): Map<string, string> {
   const out = new Map<string, string>();
@@ -215,12 +241,34 @@ function appEntries(start: string): Entry[] {
   return entries;
 }
 
+type BaseLayer = 'os' | 'glibc' | 'node' | 'python' | 'jre' | 'jdk' | 'go';
+
 interface Recipe {
-  layers: ('os' | 'glibc' | 'node' | 'python')[];
+  layers: BaseLayer[];
   app: () => Entry[];
   entrypoint: string[];
   ports?: number[];
+  env?: Record<string, string>;
 }
+
+/** The source builder: @plinth/faas and the runtime sources it compiles functions with. */
+const builder = (runtime: 'go' | 'java', extra: BaseLayer, env: Record<string, string>): Recipe => ({
+  layers: ['os', 'glibc', 'node', extra],
+  app: () => [
+    ...appEntries('@plinth/faas'),
+    ...(runtime === 'go'
+      ? [
+          {
+            path: 'app/runtimes/go/main.go.tmpl',
+            type: 'file' as const,
+            content: readFileSync(join(ROOT, 'runtimes', 'go', 'main.go.tmpl')),
+          },
+        ]
+      : dirEntries(join(ROOT, 'runtimes', 'java', 'src'), { to: 'app/runtimes/java/src' })),
+  ],
+  entrypoint: ['/usr/local/bin/node', '/app/packages/faas/src/builder.ts', '--runtime', runtime],
+  env,
+});
 
 const nodeApp = (workspace: string, main: string): Recipe => ({
   layers: ['os', 'glibc', 'node'],
@@ -250,6 +298,28 @@ const RECIPES: Record<PlinthImage, Recipe> = {
     entrypoint: ['/usr/bin/python3.11', '-I', '/app/runtimes/python/server.py'],
     ports: [8080],
   },
+  'runtime-go': {
+    layers: ['os'],
+    app: () => [],
+    // The builder init container leaves the static binary here (the function volume).
+    entrypoint: ['/var/plinth/function/function'],
+    ports: [8080],
+  },
+  'runtime-java': {
+    layers: ['os', 'glibc', 'jre'],
+    app: () => [],
+    // The builder writes the JVM's argument file: flags, AppCDS archive, classpath, main class.
+    entrypoint: [`${JAVA_HOME}/bin/java`, '@/var/plinth/function/java.args'],
+    ports: [8080],
+  },
+  'builder-go': builder('go', 'go', {
+    PATH: `${GOROOT}/bin:/usr/local/bin:/usr/bin:/bin`,
+    GOROOT,
+    GOCACHE: '/tmp/go-cache',
+    GOPATH: '/tmp/go',
+    HOME: '/tmp',
+  }),
+  'builder-java': builder('java', 'jdk', { PATH: `${JAVA_HOME}/bin:/usr/local/bin:/usr/bin:/bin`, HOME: '/tmp' }),
 };
 
 export interface Built {
@@ -277,7 +347,9 @@ export async function buildImages(names: PlinthImage[], tag = PLINTH_VERSION): P
           ? osLayer().then((l) => ({ layer: l, versions: [] }))
           : which === 'node'
             ? nodeLayer().then((l) => ({ layer: l, versions: [`node=${nodeVersion()}`] }))
-            : debianLayer(which);
+            : which === 'go'
+              ? goLayer()
+              : debianLayer(which);
       base.set(which, p);
     }
     return p;
@@ -295,7 +367,7 @@ export async function buildImages(names: PlinthImage[], tag = PLINTH_VERSION): P
         entrypoint: r.entrypoint,
         user: `${NONROOT}:${NONROOT}`,
         workingDir: '/app',
-        env: { PATH: '/usr/local/bin:/usr/bin:/bin', NODE_ENV: 'production' },
+        env: { PATH: '/usr/local/bin:/usr/bin:/bin', NODE_ENV: 'production', ...r.env },
         ...(r.ports ? { ports: r.ports } : {}),
         labels: {
           'org.opencontainers.image.title': `plinth-${name}`,

@@ -14,6 +14,10 @@ export const PLINTH_IMAGES = {
   graphql: 'the permissioned GraphQL server (apps/graphql)',
   'runtime-node': 'the Node.js function runtime (runtimes/node)',
   'runtime-python': 'the Python function runtime (runtimes/python)',
+  'runtime-go': 'the Go function runtime: runs the binary its builder made',
+  'runtime-java': 'the Java function runtime: a JRE started on the jars its builder made',
+  'builder-go': 'compiles a Go function with the runtime main (init container)',
+  'builder-java': 'compiles a Java function against the runtime and trains its AppCDS archive (init container)',
 } as const;
 export type PlinthImage = keyof typeof PLINTH_IMAGES;
 

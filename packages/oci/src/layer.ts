@@ -91,6 +91,8 @@ export interface DirOptions {
   exclude?: (relative: string) => boolean;
   uid?: number;
   gid?: number;
+  /** Files to mark executable whatever their mode on disk (a Go module zip keeps no modes). */
+  executable?: (relative: string) => boolean;
 }
 
 /**
@@ -112,7 +114,8 @@ export function dirEntries(root: string, opts: DirOptions): Entry[] {
         out.push({ path, type: 'directory', ...owner });
         walk(r);
       } else if (st.isFile()) {
-        out.push({ path, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, content: readFileSync(abs), ...owner });
+        const exec = st.mode & 0o111 || opts.executable?.(r);
+        out.push({ path, type: 'file', mode: exec ? 0o755 : 0o644, content: readFileSync(abs), ...owner });
       }
     }
   };

@@ -102,7 +102,8 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
       });
     }
     if (compiled && runtime) {
-      volumes.push({ name: 'function', emptyDir: {} });
+      // The builder's scratch (the Go build cache of the standard library alone is ~100 MB).
+      volumes.push({ name: 'function', emptyDir: {} }, { name: 'build-tmp', emptyDir: { sizeLimit: '2Gi' } });
       initContainers.push({
         name: 'build',
         image: config.builderImages[runtime],
@@ -110,7 +111,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
         volumeMounts: [
           { name: 'source', mountPath: SOURCE_DIR, readOnly: true },
           { name: 'function', mountPath: CODE_DIR },
-          { name: 'tmp', mountPath: '/tmp' },
+          { name: 'build-tmp', mountPath: '/tmp' },
         ],
         securityContext: restrictedContainer,
       });
