@@ -170,6 +170,18 @@ before(async () => {
       },
     },
   );
+  await eventually(
+    'the Database applies its access at generation 2',
+    async () => {
+      const d = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
+        namespace: ns,
+        name: 'notes',
+      });
+      const c = getCondition(d?.status?.conditions, 'Ready');
+      return c?.status === 'True' && c.observedGeneration === 2;
+    },
+    60_000,
+  );
   await createApi('notes', { roles: [role('user')], anonymousRole: role('anon'), limits: { maxDepth: 6 } });
   await assert.rejects(
     createApi('both', {
