@@ -65,6 +65,13 @@ async function checkGrantable(db: Queryable, decl: Declaration): Promise<void> {
   }
 }
 
+/** Inside an open transaction: names pinned to pg_catalog, memberships checked, then the plan. */
+async function planInTransaction(client: pg.ClientBase, decl: Declaration, owner: string): Promise<PlanStep[]> {
+  await client.query(SAFE_SEARCH_PATH);
+  await checkGrantable(client, decl);
+  return plan(decl, await readCatalog(client, owner, decl), owner);
+}
+
 /** Plans against the live catalog (read-only). */
 export async function planFor(
   client: pg.ClientBase,
@@ -75,9 +82,7 @@ export async function planFor(
   await checkDeclaration(decl, opts);
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(SAFE_SEARCH_PATH);
-    await checkGrantable(client, decl);
-    return plan(decl, await readCatalog(client, owner, decl), owner);
+    return await planInTransaction(client, decl, owner);
   } finally {
     await client.query('ROLLBACK');
   }
@@ -96,9 +101,7 @@ export async function applyDeclaration(
   await checkDeclaration(decl, opts);
   await client.query('BEGIN');
   try {
-    await client.query(SAFE_SEARCH_PATH);
-    await checkGrantable(client, decl);
-    const steps = plan(decl, await readCatalog(client, owner, decl), owner);
+    const steps = await planInTransaction(client, decl, owner);
     const destructive = steps.filter((s) => s.destructive);
     if (destructive.length && !opts.allowDestructive) throw new DestructivePlanError(destructive);
     let asSteward = false;
