@@ -1,5 +1,5 @@
 // The operator's configuration: read once at start-up, validated, with documented defaults.
-import { DEFAULT_IMAGES, imageRef, type Runtime } from '@plinth/api';
+import { DEFAULT_IMAGES, imageRef, type Placement, parsePlacement, type Runtime } from '@plinth/api';
 
 export interface OperatorConfig {
   /** Runtime images that serve the contract; node/python load code, go/java run a build output. */
@@ -29,6 +29,8 @@ export interface OperatorConfig {
    * even when listed.
    */
   grantableRoles: string[];
+  /** Node selector and tolerations of every pod the operator renders (PLINTH_PLACEMENT, JSON). */
+  placement: Placement;
   fieldManager: string;
 }
 
@@ -63,6 +65,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
       .filter(Boolean),
     groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
     platformNamespace: env.PLINTH_NAMESPACE ?? 'plinth-system',
+    placement: parsePlacement(env.PLINTH_PLACEMENT),
     grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
       .split(',')
       .map((r) => r.trim())

@@ -8,6 +8,7 @@ export {
   type PlinthImage,
 } from './images.ts';
 export * from './kinds/index.ts';
+export { type Placement, PlacementSchema, parsePlacement, placementSpec } from './placement.ts';
 export {
   type Condition,
   ConditionSchema,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_IMAGES, type ImageSource } from '@plinth/api';
+import { DEFAULT_IMAGES, type ImageSource, type Placement, PlacementSchema } from '@plinth/api';
 import { IdentityConfigSchema } from '@plinth/tenancy';
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -34,6 +34,7 @@ export const PlatformConfigSchema = Type.Object(
         description: 'Base domain; components get <name>.<domain>. Required for prod; dev default: plinth.localhost.',
       }),
     ),
+    placement: Type.Optional(PlacementSchema),
     images: Type.Optional(
       Type.Object(
         {
@@ -176,6 +177,7 @@ export interface PlatformConfig {
   profile: 'dev' | 'prod';
   domain: string;
   images: ImageSource;
+  placement: Placement;
   tls: { issuer: 'selfSigned' | 'acme'; acme?: NonNullable<NonNullable<PlatformConfigInput['tls']>['acme']> };
   identity?: NonNullable<PlatformConfigInput['identity']>;
   platformAdminGroups: string[];
@@ -251,6 +253,7 @@ export function resolveConfig(input: unknown, source = 'config'): PlatformConfig
     profile: c.profile,
     domain: c.domain ?? 'plinth.localhost',
     images: { registry: c.images?.registry ?? DEFAULT_IMAGES.registry, tag: c.images?.tag ?? DEFAULT_IMAGES.tag },
+    placement: c.placement ?? {},
     tls: { issuer, ...(c.tls?.acme ? { acme: c.tls.acme } : {}) },
     ...(c.identity ? { identity: c.identity } : {}),
     platformAdminGroups: c.platformAdminGroups,

@@ -1,5 +1,5 @@
 // Pure rendering of a Function revision's children: same input, same output, to the byte.
-import { DefaultHandlers, type FunctionObject, type RevisionTemplate, type Runtime } from '@plinth/api';
+import { DefaultHandlers, type FunctionObject, placementSpec, type RevisionTemplate, type Runtime } from '@plinth/api';
 import { defaultPrefix } from '@plinth/faas';
 import { type KubeObject, ownerReference, restrictedContainer, restrictedPod } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
@@ -160,6 +160,15 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
           enableServiceLinks: false,
           terminationGracePeriodSeconds: Math.min(template.timeoutSeconds, 60) + 10,
           securityContext: { ...restrictedPod, fsGroup: 65532 },
+          ...placementSpec({
+            ...config.placement,
+            tolerations: [
+              ...(config.placement.tolerations ?? []),
+              ...(r?.gpu
+                ? [{ key: 'nvidia.com/gpu', operator: 'Exists' as const, effect: 'NoSchedule' as const }]
+                : []),
+            ],
+          }),
           ...(initContainers.length ? { initContainers } : {}),
           containers: [
             {
@@ -177,7 +186,6 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
             },
           ],
           volumes,
-          ...(r?.gpu ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] } : {}),
         },
       },
     },

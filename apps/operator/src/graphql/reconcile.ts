@@ -12,6 +12,8 @@ import {
   type GraphqlConfig,
   graphqlPrefix,
   graphqlServiceName,
+  type Placement,
+  placementSpec,
 } from '@plinth/api';
 import {
   getCondition,
@@ -73,7 +75,12 @@ export function graphqlConfig(
 }
 
 /** The Secret, ServiceAccount, Deployment and Service of a GraphQLApi (pure). */
-export function renderGraphqlApi(api: GraphQLApiObject, config: GraphqlConfig, image: string): KubeObject[] {
+export function renderGraphqlApi(
+  api: GraphQLApiObject,
+  config: GraphqlConfig,
+  image: string,
+  placement: Placement = {},
+): KubeObject[] {
   const spec = GraphQLApiKind.withDefaults(api.spec);
   const ns = api.metadata.namespace ?? 'default';
   const name = graphqlServiceName(api.metadata.name ?? '');
@@ -110,6 +117,7 @@ export function renderGraphqlApi(api: GraphQLApiObject, config: GraphqlConfig, i
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             securityContext: restrictedPod,
+            ...placementSpec(placement),
             containers: [
               {
                 name: 'graphql',
@@ -234,7 +242,7 @@ export function graphqlReconciler(deps: {
       }),
       ...(spec.jwt.secretRef ? { jwtSecret: await secretValue(spec.jwt.secretRef) } : {}),
     });
-    for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage)) {
+    for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage, config.placement)) {
       const type = TYPES[obj.kind ?? ''];
       if (type) await client.apply(type, obj, { fieldManager: config.fieldManager });
     }

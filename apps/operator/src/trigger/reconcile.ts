@@ -3,7 +3,13 @@
 // connector as a Deployment. The config's hash is on the pod template, so a changed password
 // rolls the connector. Status: Ready when the connector is available.
 import { createHash } from 'node:crypto';
-import { FunctionKind, type FunctionObject, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import {
+  FunctionKind,
+  type FunctionObject,
+  KafkaTriggerKind,
+  type KafkaTriggerObject,
+  placementSpec,
+} from '@plinth/api';
 import { connectorConfig, defaultPrefix, secretRefs } from '@plinth/faas';
 import {
   type ConditionInput,
@@ -104,6 +110,7 @@ export function triggerReconciler(deps: TriggerDeps) {
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: restrictedPod,
+              ...placementSpec(config.placement),
               terminationGracePeriodSeconds: 30,
               containers: [
                 {

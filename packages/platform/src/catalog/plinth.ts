@@ -2,7 +2,16 @@
 // platform roles, the operator and the gateway, each with a least-privilege ServiceAccount,
 // probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
-import { DatabaseKind, FunctionKind, GraphQLApiKind, imageRef, KafkaTriggerKind, TenantKind } from '@plinth/api';
+import {
+  DatabaseKind,
+  FunctionKind,
+  GraphQLApiKind,
+  imageRef,
+  KafkaTriggerKind,
+  type Placement,
+  placementSpec,
+  TenantKind,
+} from '@plinth/api';
 import { type KubeObject, restrictedContainer, restrictedPod } from '@plinth/kube';
 import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
@@ -45,13 +54,15 @@ const operatorRules = [
   },
   {
     apiGroups: [''],
-    resources: ['secrets', 'services', 'serviceaccounts', 'resourcequotas', 'limitranges'],
+    resources: ['secrets', 'configmaps', 'services', 'serviceaccounts', 'resourcequotas', 'limitranges'],
     verbs: [...READ, ...WRITE],
   },
   { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
+  // A Tenant's virtual cluster is a Flux HelmRelease; every Tenant reconcile reads it.
+  { apiGroups: ['helm.toolkit.fluxcd.io'], resources: ['helmreleases'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: [...READ, ...WRITE] },
@@ -77,6 +88,7 @@ const gatewayRules = [
 function workload(
   name: string,
   replicas: number,
+  placement: Placement,
   container: Record<string, unknown>,
   extraVolumes: Record<string, unknown>[] = [],
 ): Record<string, unknown>[] {
@@ -99,6 +111,7 @@ function workload(
               runAsGroup: 65532,
               seccompProfile: { type: 'RuntimeDefault' },
             },
+            ...placementSpec(placement),
             containers: [{ name, securityContext: restrictedContainer, ...container }],
             volumes: extraVolumes,
             ...(replicas > 1
@@ -190,7 +203,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'plinth-operator-leader' },
       subjects: [{ kind: 'ServiceAccount', name: 'plinth-operator', namespace: PLINTH_NAMESPACE }],
     },
-    ...workload('plinth-operator', c.plinthReplicas, {
+    ...workload('plinth-operator', c.plinthReplicas, c.placement, {
       image: imageRef(c.images, 'operator'),
       env: [
         ...podEnv,
@@ -198,6 +211,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
           // The operator renders runtime, connector and GraphQL images from the same source.
           PLINTH_IMAGE_REGISTRY: c.images.registry,
           PLINTH_IMAGE_TAG: c.images.tag,
+          ...(Object.keys(placementSpec(c.placement)).length ? { PLINTH_PLACEMENT: JSON.stringify(c.placement) } : {}),
           PLINTH_GATEWAY_URL: gatewayURL,
           PLINTH_GATEWAY_STATS_URLS: `http://plinth-gateway-admin.${PLINTH_NAMESPACE}.svc:9090`,
           PLINTH_GROUPS_PREFIX: c.identity?.groupsPrefix ?? 'oidc:',
@@ -213,6 +227,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
     ...workload(
       'plinth-gateway',
       c.plinthReplicas,
+      c.placement,
       {
         image: imageRef(c.images, 'gateway'),
         env: [
