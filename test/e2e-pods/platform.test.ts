@@ -1,0 +1,158 @@
+// Plinth as a user runs it: its images, built here and pushed to the ground's registry, installed
+// with `plinth up` (Plinth's own part only: no Flux parts), the operator and the gateway running
+// as pods on the ground's real node under their own ServiceAccounts, and a Function applied the
+// way the README says (its code in a ConfigMap) waking from zero on the real node and answering
+// through the gateway pod. Nothing here runs the operator or the gateway in process or as admin:
+// the admin kubeconfig only installs, like a cluster administrator running `plinth up`.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { FunctionKind, type PlinthImage } from '@plinth/api';
+import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { push } from '@plinth/oci';
+import { parse, stringify } from 'yaml';
+import { buildImages } from '../../images/build.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const cli = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
+const IMAGES: PlinthImage[] = ['operator', 'gateway', 'runtime-node'];
+const tag = `e2e-${Date.now().toString(36)}`;
+let admin: KubeClient;
+let config: string;
+let ns: string;
+const exec = promisify(execFile);
+
+async function plinth(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+    env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout + stderr;
+}
+
+/** What a failure needs: the pods of a namespace, their events and their logs. */
+async function podReport(namespace: string): Promise<string> {
+  const run = (args: string[]) =>
+    exec('kubectl', args, { env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') } }).then(
+      (r) => r.stdout,
+      (e: Error) => e.message,
+    );
+  return [
+    await run(['get', 'pods', '-o', 'wide', '-n', namespace]),
+    await run(['get', 'events', '--sort-by=.lastTimestamp', '-n', namespace]),
+    await run(['logs', '-n', namespace, '--all-containers', '--tail=40', '-l', 'app.kubernetes.io/part-of=plinth']),
+  ].join('\n');
+}
+
+before(async () => {
+  await requireGround('kubernetes', 'registry', 'node');
+  admin = KubeClient.load(ground('KUBECONFIG'));
+  const registry = ground('REGISTRY');
+  const ca = readFileSync(ground('REGISTRY_CA_FILE'), 'utf8');
+  for (const b of await buildImages(IMAGES, tag)) await push({ host: registry, ca }, `plinth/${b.name}`, tag, b.image);
+  const [key, value] = ground('NODE_LABEL').split('=');
+  config = join(tmpdir(), `plinth-e2e-${tag}.yaml`);
+  const off = { enabled: false };
+  writeFileSync(
+    config,
+    stringify({
+      profile: 'dev',
+      images: { registry: `${registry}/plinth`, tag },
+      placement: {
+        nodeSelector: { [key ?? '']: value ?? '' },
+        tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],
+      },
+      components: {
+        certManager: off,
+        gateway: off,
+        kafka: off,
+        postgres: off,
+        registry: off,
+        monitoring: off,
+        logging: off,
+        headlamp: off,
+      },
+    }),
+  );
+  ns = uniqueName('e2e');
+  await admin.create(Resources.Namespace, { metadata: { name: ns } });
+});
+
+after(async () => {
+  // Functions carry finalizers the operator removes: delete them while it runs.
+  await admin?.delete(Resources.Namespace, { name: ns }).catch(() => {});
+  await eventually(
+    'the test namespace gone',
+    async () => ((await admin.get(Resources.Namespace, { name: ns })) ? undefined : true),
+    120_000,
+  ).catch(() => {});
+  if (config) await plinth('down').catch(() => {});
+});
+
+describe('the platform in pods', () => {
+  it('plinth up runs the operator and the gateway from their images on the real node', async () => {
+    const out = await plinth('up', '-c', config);
+    assert.match(out, /plinth/);
+    for (const name of ['plinth-operator', 'plinth-gateway']) {
+      const d = await eventually(
+        `${name} available`,
+        async () => {
+          const dep = await admin.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
+            namespace: 'plinth-system',
+            name,
+          });
+          return (dep?.status?.availableReplicas ?? 0) >= 1 && dep;
+        },
+        180_000,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport('plinth-system')}`);
+      });
+      assert.ok(d);
+    }
+    const pods = await admin.list<KubeObject & { spec: { nodeName?: string; serviceAccountName?: string } }>(
+      Resources.Pod,
+      { namespace: 'plinth-system' },
+    );
+    for (const p of pods.items) {
+      assert.equal(p.spec.nodeName, ground('NODE_NAME'), `${p.metadata?.name} runs on the real node`);
+      assert.match(p.spec.serviceAccountName ?? '', /^plinth-(operator|gateway)$/, 'under its own ServiceAccount');
+    }
+  });
+
+  it('a Function applied with kubectl wakes from zero on the real node and answers through the gateway pod', async () => {
+    const dir = join(ROOT, 'examples', '01-hello-node');
+    await admin.create(Resources.ConfigMap, {
+      metadata: { name: 'hello-node', namespace: ns },
+      data: { 'handler.ts': readFileSync(join(dir, 'handler.ts'), 'utf8') },
+    } as KubeObject);
+    const fn = parse(readFileSync(join(dir, 'function.yaml'), 'utf8')) as KubeObject;
+    await admin.create(resourceOf(FunctionKind), { ...fn, metadata: { ...fn.metadata, namespace: ns } });
+    const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
+      namespace: 'plinth-system',
+      name: 'plinth-gateway',
+    });
+    const url = `http://${svc?.spec.clusterIP}:443/fn/${ns}/hello-node?name=Ada`;
+    const started = Date.now();
+    const body = await eventually(
+      'hello-node answering through the gateway',
+      async () => {
+        const r = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+        return r.status === 200 && ((await r.json()) as { message?: string });
+      },
+      240_000,
+      1_000,
+    ).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${await podReport(ns)}\n${await podReport('plinth-system')}`);
+    });
+    assert.equal(body.message, 'Hello, Ada');
+    const pods = await admin.list<KubeObject & { spec: { nodeName?: string } }>(Resources.Pod, { namespace: ns });
+    assert.ok(pods.items.length >= 1);
+    for (const p of pods.items) assert.equal(p.spec.nodeName, ground('NODE_NAME'));
+    process.stdout.write(`# first answer ${Date.now() - started} ms after apply (image pull and wake included)\n`);
+  });
+});
