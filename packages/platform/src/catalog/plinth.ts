@@ -105,12 +105,7 @@ function workload(
           metadata: { labels: { ...PART_OF, ...selector } },
           spec: {
             serviceAccountName: name,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPod,
             ...placementSpec(placement),
             containers: [{ name, securityContext: restrictedContainer, ...container }],
             volumes: extraVolumes,
