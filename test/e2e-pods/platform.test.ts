@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FunctionKind, type PlinthImage } from '@plinth/api';
+import { FunctionKind, type PlinthImage, TenantKind } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { push } from '@plinth/oci';
@@ -102,6 +102,13 @@ after(async () => {
     120_000,
   ).catch(() => {});
   if (config) await plinth('down').catch(() => {});
+  // Later suites install the CRDs again; let these finish going first.
+  await eventually(
+    'Plinth CRDs deleted',
+    async () =>
+      (await admin.get(Resources.CustomResourceDefinition, { name: 'functions.plinth.dev' })) ? undefined : true,
+    120_000,
+  );
 });
 
 describe('the platform in pods', () => {
@@ -174,5 +181,68 @@ describe('the platform in pods', () => {
     assert.ok(pods.items.length >= names.length);
     for (const p of pods.items)
       assert.equal(p.spec.nodeName, ground('NODE_NAME'), `${p.metadata?.name} on the real node`);
+  });
+
+  it("a tenant's developer deploys a Function in the tenant's namespace, and is refused in another", async () => {
+    const tenant = uniqueName('e2e-t');
+    const home = `${tenant}-apps`;
+    await admin.create(resourceOf(TenantKind), {
+      apiVersion: TenantKind.apiVersion,
+      kind: TenantKind.kind,
+      metadata: { name: tenant },
+      spec: { namespaces: [home], access: { developers: ['e2e-developers'] } },
+    } as KubeObject);
+    try {
+      await eventually(
+        `Tenant ${tenant} reconciled by the operator pod`,
+        async () => {
+          const t = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+            resourceOf(TenantKind),
+            { name: tenant },
+          );
+          return t?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        },
+        60_000,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport('plinth-system')}`);
+      });
+      // A directory user of the developers group, as the API server sees them (OIDC prefix).
+      const dev = admin.impersonate('oidc:dana@plinth.test', ['oidc:e2e-developers']);
+      const fn = (namespace: string) =>
+        dev.create(resourceOf(FunctionKind), {
+          apiVersion: FunctionKind.apiVersion,
+          kind: FunctionKind.kind,
+          metadata: { name: 'greet', namespace },
+          spec: { runtime: 'node', source: { inline: "export default () => ({ message: 'Hello from the tenant' })" } },
+        } as KubeObject);
+      await fn(home);
+      await assert.rejects(fn(ns), /forbidden/i, 'the developer is refused outside the tenant');
+      const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
+        namespace: 'plinth-system',
+        name: 'plinth-gateway',
+      });
+      const body = await eventually(
+        "the tenant's Function answering through the gateway",
+        async () => {
+          const r = await fetch(`http://${svc?.spec.clusterIP}:443/fn/${home}/greet`, {
+            signal: AbortSignal.timeout(60_000),
+          });
+          return r.status === 200 && ((await r.json()) as { message?: string });
+        },
+        120_000,
+        1_000,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport(home)}`);
+      });
+      assert.equal(body.message, 'Hello from the tenant');
+    } finally {
+      // The Tenant's finalizer deletes its namespace (and the Function, whose finalizer the operator runs).
+      await admin.delete(resourceOf(TenantKind), { name: tenant });
+      await eventually(
+        'the Tenant gone',
+        async () => !(await admin.get(resourceOf(TenantKind), { name: tenant })),
+        120_000,
+      );
+    }
   });
 });
