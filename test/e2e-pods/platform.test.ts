@@ -183,6 +183,65 @@ describe('the platform in pods', () => {
       assert.equal(p.spec.nodeName, ground('NODE_NAME'), `${p.metadata?.name} on the real node`);
   });
 
+  it('a canary split sends each revision its share', async () => {
+    // hello-node-00001 greets with "Hello"; a new env makes hello-node-00002, which gets half.
+    const fnType = resourceOf(FunctionKind);
+    await admin.mergePatch(
+      fnType,
+      { namespace: ns, name: 'hello-node' },
+      {
+        spec: {
+          env: [{ name: 'GREETING', value: 'Hi' }],
+          scaling: { minReplicas: 1, scaleToZeroAfterSeconds: 120 },
+          traffic: [
+            { revision: 'hello-node-00001', percent: 50 },
+            { latestRevision: true, percent: 50, tag: 'canary' },
+          ],
+        },
+      },
+    );
+    await eventually(
+      'both revisions ready and in the resolved traffic',
+      async () => {
+        const f = await admin.get<KubeObject & { status?: { traffic?: { revision: string; percent: number }[] } }>(
+          fnType,
+          { namespace: ns, name: 'hello-node' },
+        );
+        const t = f?.status?.traffic ?? [];
+        return t.length === 2 && t.every((x) => x.percent === 50) && t;
+      },
+      120_000,
+    );
+    const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
+      namespace: 'plinth-system',
+      name: 'plinth-gateway',
+    });
+    const base = `http://${svc?.spec.clusterIP}:443/fn/${ns}/hello-node`;
+    // The canary answers at its tag first, so both revisions are awake before counting.
+    await eventually(
+      'the canary answering at @canary',
+      async () => {
+        const r = await fetch(`${base}/@canary?name=Ada`, { signal: AbortSignal.timeout(60_000) });
+        return r.status === 200 && ((await r.json()) as { message?: string }).message === 'Hi, Ada';
+      },
+      120_000,
+      1_000,
+    );
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 200; i++) {
+      const r = await fetch(`${base}?name=Ada`, { signal: AbortSignal.timeout(60_000) });
+      assert.equal(r.status, 200);
+      const m = ((await r.json()) as { message?: string }).message ?? '';
+      counts.set(m, (counts.get(m) ?? 0) + 1);
+    }
+    process.stdout.write(`# canary split over 200 requests: ${JSON.stringify(Object.fromEntries(counts))}\n`);
+    const old = counts.get('Hello, Ada') ?? 0;
+    const canary = counts.get('Hi, Ada') ?? 0;
+    assert.equal(old + canary, 200, 'every answer came from one of the two revisions');
+    // 50/50 over 200 requests: outside 70..130 would be a 1-in-20,000 accident of a fair split.
+    assert.ok(old >= 70 && old <= 130, `the old revision got ${old} of 200`);
+  });
+
   it("a tenant's developer deploys a Function in the tenant's namespace, and is refused in another", async () => {
     const tenant = uniqueName('e2e-t');
     const home = `${tenant}-apps`;
