@@ -6,16 +6,15 @@
 // the admin kubeconfig only installs, like a cluster administrator running `plinth up`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { FunctionKind, type PlinthImage, TenantKind } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
+import { eventually, ground, plinthOnlyConfig, requireGround, uniqueName } from '@plinth/ground';
 import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { push } from '@plinth/oci';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { buildImages } from '../../images/build.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -66,29 +65,13 @@ before(async () => {
   const ca = readFileSync(ground('REGISTRY_CA_FILE'), 'utf8');
   for (const b of await buildImages(IMAGES, tag)) await push({ host: registry, ca }, `plinth/${b.name}`, tag, b.image);
   const [key, value] = ground('NODE_LABEL').split('=');
-  config = join(tmpdir(), `plinth-e2e-${tag}.yaml`);
-  const off = { enabled: false };
-  writeFileSync(
-    config,
-    stringify({
-      profile: 'dev',
-      images: { registry: `${registry}/plinth`, tag },
-      placement: {
-        nodeSelector: { [key ?? '']: value ?? '' },
-        tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],
-      },
-      components: {
-        certManager: off,
-        gateway: off,
-        kafka: off,
-        postgres: off,
-        registry: off,
-        monitoring: off,
-        logging: off,
-        headlamp: off,
-      },
-    }),
-  );
+  config = plinthOnlyConfig({
+    images: { registry: `${registry}/plinth`, tag },
+    placement: {
+      nodeSelector: { [key ?? '']: value ?? '' },
+      tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],
+    },
+  });
   ns = uniqueName('e2e');
   await admin.create(Resources.Namespace, { metadata: { name: ns } });
 });

@@ -208,3 +208,31 @@ export function groundRealNodePlacement() {
     tolerations: [{ key, operator: 'Exists' as const, effect: 'NoSchedule' as const }],
   };
 }
+
+/**
+ * A platform config file with only Plinth's own part: the parts installed through Flux (which
+ * the ground does not run) switched off, plus `extra`. JSON, which the config loader reads as
+ * it reads YAML.
+ */
+export function plinthOnlyConfig(extra: Record<string, unknown> = {}): string {
+  const off = { enabled: false };
+  const file = join(mkdtempSync(join(tmpdir(), 'plinth-config-')), 'platform.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      profile: 'dev',
+      ...extra,
+      components: {
+        certManager: off,
+        gateway: off,
+        kafka: off,
+        postgres: off,
+        registry: off,
+        monitoring: off,
+        logging: off,
+        headlamp: off,
+      },
+    }),
+  );
+  return file;
+}

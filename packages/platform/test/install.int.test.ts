@@ -11,38 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { eventually, ground, requireGround } from '@plinth/ground';
+import { eventually, ground, plinthOnlyConfig, requireGround } from '@plinth/ground';
 import { KubeClient, type KubeObject, Resources } from '@plinth/kube';
 import { Discovery, loadConfig, render } from '@plinth/platform';
-import { stringify } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const cli = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
 let admin: KubeClient;
 const madeNamespaces: string[] = [];
-
-const plinthOnly = (extra: Record<string, unknown> = {}) => {
-  const off = { enabled: false };
-  const file = join(tmpdir(), `plinth-only-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      profile: 'dev',
-      components: {
-        certManager: off,
-        gateway: off,
-        kafka: off,
-        postgres: off,
-        registry: off,
-        monitoring: off,
-        logging: off,
-        headlamp: off,
-      },
-      ...extra,
-    }),
-  );
-  return file;
-};
 
 async function plinth(...args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -133,7 +109,7 @@ describe('plinth up / status / down', () => {
   });
 
   it("installs Plinth's own part with progress, converges on a second run, and prunes what the config drops", async () => {
-    const first = await plinth('up', '-c', plinthOnly({ platformAdminGroups: ['platform-admins'] }));
+    const first = await plinth('up', '-c', plinthOnlyConfig({ platformAdminGroups: ['platform-admins'] }));
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /\[1\/1\] plinth: applying 30 object\(s\)/);
     assert.match(first.out, /\[1\/1\] plinth: ready in [\d.]+ s/);
@@ -151,17 +127,17 @@ describe('plinth up / status / down', () => {
       );
     const before = await versions();
 
-    const again = await plinth('up', '-c', plinthOnly({ platformAdminGroups: ['platform-admins'] }));
+    const again = await plinth('up', '-c', plinthOnlyConfig({ platformAdminGroups: ['platform-admins'] }));
     assert.equal(again.code, 0, again.out);
     assert.doesNotMatch(again.out, /waiting/);
     assert.deepEqual(await versions(), before, 'a second run changes nothing');
 
-    const dropped = await plinth('up', '-c', plinthOnly());
+    const dropped = await plinth('up', '-c', plinthOnlyConfig());
     assert.equal(dropped.code, 0, dropped.out);
     assert.match(dropped.out, /removing 1 object\(s\) no longer in the config/);
     assert.equal(await admin.get(Resources.ClusterRoleBinding, { name: 'plinth:platform-admins' }), undefined);
 
-    const status = await plinth('status', '-c', plinthOnly());
+    const status = await plinth('status', '-c', plinthOnlyConfig());
     assert.equal(status.code, 0, status.out);
     assert.match(status.out, /^plinth +healthy/m);
     assert.match(status.out, /^Tenant +(\d+\/\d+ ready|unavailable: )/m);
