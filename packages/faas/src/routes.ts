@@ -389,35 +389,32 @@ export function fenceRoutes(grants: readonly RouteGrant[]): Route[] {
   ];
 }
 
-/** A Function's claim: its http.path (or default path) and http.host, and status.route. */
-export function functionClaim(fn: Pick<FunctionObject, 'metadata' | 'spec' | 'status'>): RouteClaim {
-  const namespace = fn.metadata.namespace ?? 'default';
-  const name = fn.metadata.name ?? '';
+/** The claim of an object that serves `path` (and its http.host), with what it holds (status.route). */
+function claimOf(
+  kind: RouteOwnerKind,
+  o: Pick<FunctionObject, 'metadata' | 'spec' | 'status'> | Pick<GraphQLApiObject, 'metadata' | 'spec' | 'status'>,
+  path: (namespace: string, name: string) => string,
+): RouteClaim {
+  const namespace = o.metadata.namespace ?? 'default';
+  const name = o.metadata.name ?? '';
   return {
-    kind: 'Function',
+    kind,
     namespace,
     name,
-    ...(fn.metadata.creationTimestamp ? { createdAt: fn.metadata.creationTimestamp } : {}),
-    path: fn.spec.http?.path ?? defaultPrefix(namespace, name),
-    ...(fn.spec.http?.host ? { host: fn.spec.http.host } : {}),
-    ...(fn.status?.route ? { held: fn.status.route } : {}),
+    ...(o.metadata.creationTimestamp ? { createdAt: o.metadata.creationTimestamp } : {}),
+    path: path(namespace, name),
+    ...(o.spec.http?.host ? { host: o.spec.http.host } : {}),
+    ...(o.status?.route ? { held: o.status.route } : {}),
   };
 }
 
+/** A Function's claim: its http.path (or default path) and http.host, and status.route. */
+export const functionClaim = (fn: Pick<FunctionObject, 'metadata' | 'spec' | 'status'>): RouteClaim =>
+  claimOf('Function', fn, (namespace, name) => fn.spec.http?.path ?? defaultPrefix(namespace, name));
+
 /** A GraphQLApi's claim: its http.path (or /graphql/<namespace>/<name>) and http.host, and status.route. */
-export function graphqlApiClaim(api: Pick<GraphQLApiObject, 'metadata' | 'spec' | 'status'>): RouteClaim {
-  const namespace = api.metadata.namespace ?? 'default';
-  const name = api.metadata.name ?? '';
-  return {
-    kind: 'GraphQLApi',
-    namespace,
-    name,
-    ...(api.metadata.creationTimestamp ? { createdAt: api.metadata.creationTimestamp } : {}),
-    path: graphqlPrefix({ metadata: { namespace, name }, spec: api.spec }),
-    ...(api.spec.http?.host ? { host: api.spec.http.host } : {}),
-    ...(api.status?.route ? { held: api.status.route } : {}),
-  };
-}
+export const graphqlApiClaim = (api: Pick<GraphQLApiObject, 'metadata' | 'spec' | 'status'>): RouteClaim =>
+  claimOf('GraphQLApi', api, (namespace, name) => graphqlPrefix({ metadata: { namespace, name }, spec: api.spec }));
 
 /** What a Tenant grants (spec.routes) to its namespaces. */
 export function tenantGrant(t: Pick<TenantObject, 'metadata' | 'spec'>): RouteGrant {
