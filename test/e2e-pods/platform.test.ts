@@ -44,6 +44,15 @@ async function plinth(...args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
+/** The gateway Service's in-cluster address (this machine routes to the Service network). */
+async function gatewayURL(): Promise<string> {
+  const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
+    namespace: 'plinth-system',
+    name: 'plinth-gateway',
+  });
+  return `http://${svc?.spec.clusterIP}:443`;
+}
+
 /** What a failure needs: the pods of a namespace, their events and their logs. */
 async function podReport(namespace: string): Promise<string> {
   const run = (args: string[]) =>
@@ -223,6 +232,120 @@ describe('the platform in pods', () => {
     assert.equal(old + canary, 200, 'every answer came from one of the two revisions');
     // 50/50 over 200 requests: outside 70..130 would be a 1-in-20,000 accident of a fair split.
     assert.ok(old >= 70 && old <= 130, `the old revision got ${old} of 200`);
+  });
+
+  it('an edit rolls out a new revision with zero failed requests', async () => {
+    const fnType = resourceOf(FunctionKind);
+    const base = `${await gatewayURL()}/fn/${ns}/hello-python`;
+    const failures: string[] = [];
+    const seen = new Map<string, number>();
+    let stop = false;
+    // Four clients, GETs and small POSTs, for the whole rollout and until the old pods are gone.
+    const client = async () => {
+      for (let i = 0; !stop; i++) {
+        const post = i % 2 === 1;
+        try {
+          const r = await fetch(post ? base : `${base}?name=Ada`, {
+            method: post ? 'POST' : 'GET',
+            ...(post ? { body: JSON.stringify({ i }), headers: { 'content-type': 'application/json' } } : {}),
+            signal: AbortSignal.timeout(30_000),
+          });
+          const body = (await r.json()) as { message?: string; echo?: unknown; error?: string };
+          if (r.status !== 200) failures.push(`${r.status} ${body.error ?? ''}`);
+          else if (!post) seen.set(body.message ?? '', (seen.get(body.message ?? '') ?? 0) + 1);
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    try {
+      await eventually('requests flowing', async () => (seen.get('Hello, Ada') ?? 0) > 20, 60_000);
+      await admin.mergePatch(
+        fnType,
+        { namespace: ns, name: 'hello-python' },
+        { spec: { env: [{ name: 'GREETING', value: 'Howdy' }] } },
+      );
+      const started = Date.now();
+      await eventually(
+        'hello-python-00002 serving all traffic and the old revision scaled to zero with its pods gone',
+        async () => {
+          const f = await admin.get<KubeObject & { status?: { traffic?: { revision: string; percent: number }[] } }>(
+            fnType,
+            { namespace: ns, name: 'hello-python' },
+          );
+          const t = f?.status?.traffic ?? [];
+          if (t.length !== 1 || t[0]?.revision !== 'hello-python-00002') return false;
+          const old = await admin.list(Resources.Pod, {
+            namespace: ns,
+            labelSelector: 'plinth.dev/revision=hello-python-00001',
+          });
+          return old.items.length === 0;
+        },
+        180_000,
+        500,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
+      });
+      process.stdout.write(
+        `# rollout: new revision serving and old pods gone ${Date.now() - started} ms after the edit\n`,
+      );
+      // A little longer on the new revision alone.
+      const howdy = seen.get('Howdy, Ada') ?? 0;
+      await eventually(
+        'more answers from the new revision',
+        async () => (seen.get('Howdy, Ada') ?? 0) > howdy + 20,
+        30_000,
+      );
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
+    process.stdout.write(
+      `# rollout: GET answers ${JSON.stringify(Object.fromEntries(seen))}, failures ${failures.length}\n`,
+    );
+    assert.deepEqual(failures, [], 'no request failed during the rollout');
+    assert.ok((seen.get('Hello, Ada') ?? 0) > 20 && (seen.get('Howdy, Ada') ?? 0) > 20);
+  });
+
+  it('scales to zero when idle and wakes from zero on the real node, measured', async () => {
+    const fnType = resourceOf(FunctionKind);
+    const base = `${await gatewayURL()}/fn/${ns}/hello-python?name=Ada`;
+    await admin.mergePatch(
+      fnType,
+      { namespace: ns, name: 'hello-python' },
+      { spec: { scaling: { scaleToZeroAfterSeconds: 3 } } },
+    );
+    const wakes: number[] = [];
+    const idles: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const idleSince = Date.now();
+      await eventually(
+        'hello-python at zero replicas, its pods gone',
+        async () => {
+          const pods = await admin.list(Resources.Pod, {
+            namespace: ns,
+            labelSelector: 'plinth.dev/function=hello-python',
+          });
+          return pods.items.length === 0;
+        },
+        120_000,
+        250,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
+      });
+      idles.push(Date.now() - idleSince);
+      const t0 = performance.now();
+      const r = await fetch(base, { signal: AbortSignal.timeout(60_000) });
+      assert.equal(r.status, 200);
+      assert.equal(((await r.json()) as { message?: string }).message, 'Howdy, Ada');
+      wakes.push(Math.round(performance.now() - t0));
+    }
+    process.stdout.write(
+      `# scale to zero: idle to no pods ${idles.join(', ')} ms (scaleToZeroAfterSeconds 3, then the preStop delay and the drain)\n`,
+    );
+    process.stdout.write(`# wake from zero through the gateway pod: ${wakes.join(', ')} ms\n`);
+    assert.equal(wakes.length, 3);
   });
 
   it("a tenant's developer deploys a Function in the tenant's namespace, and is refused in another", async () => {

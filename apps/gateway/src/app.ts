@@ -62,6 +62,23 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** Seconds a client is told to wait when the buffered-body budget is spent. */
 const BUSY_RETRY_AFTER_S = 1;
+/** Declared bodies up to this size are read before forwarding, so the request can be retried. */
+const REPLAYABLE_BODY_BYTES = 64 * 1024;
+/** Instances one request is tried on when connections fail before anything was sent. */
+const MAX_ATTEMPTS = 3;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether a failed upstream call may go to another instance: the body is still in hand (none, or
+ * read into memory), and either the connection was refused, so nothing reached the function, or
+ * the method is idempotent and the connection broke before any answer (an instance closing).
+ */
+export function retryable(e: unknown, method: string | undefined, body: unknown): boolean {
+  if (body !== null && !Buffer.isBuffer(body)) return false;
+  const code = (e as { code?: string }).code;
+  if (code === 'ECONNREFUSED') return true;
+  return IDEMPOTENT.has(method ?? 'GET') && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET');
+}
 
 // Never forwarded: hop-by-hop headers, and Expect (this server has already answered it with
 // 100 Continue; undici refuses requests that carry it).
@@ -305,6 +322,12 @@ export function build(deps: GatewayDeps): Gateway {
     labelNames: ['function', 'revision', 'code'] as const,
     registers: [registry],
   });
+  const retries = new Counter({
+    name: 'plinth_gateway_retries_total',
+    help: 'Requests sent to another instance after a connection to the first failed before any answer.',
+    labelNames: ['function'] as const,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'plinth_gateway_request_duration_seconds',
     help: 'Time from request to response end, cold starts included.',
@@ -406,7 +429,10 @@ export function build(deps: GatewayDeps): Gateway {
       let body: IncomingMessage | Buffer | null = null;
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
         const declared = req.headers['content-length'];
-        if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+        // Chunked bodies, and small declared ones (so a refused connection can be retried on
+        // another instance: undici destroys a streamed body when the connection fails).
+        const small = declared !== undefined && Number(declared) <= REPLAYABLE_BODY_BYTES;
+        if ((declared === undefined && req.headers['transfer-encoding'] !== undefined) || small) {
           // Chunked: held until it ends, so an over-limit body never reaches the function.
           let buffered: Buffer | 'tooLarge' | 'busy';
           try {
@@ -457,7 +483,7 @@ export function build(deps: GatewayDeps): Gateway {
       }
       const i = (rr.get(revision) ?? 0) % Math.max(endpoints.length, 1);
       rr.set(revision, i + 1);
-      const base = endpoints[i];
+      let base = endpoints[i];
       if (!base) {
         code = 503;
         return json(res, 503, { error: `function ${fn} has no ready instance` });
@@ -470,30 +496,51 @@ export function build(deps: GatewayDeps): Gateway {
       headers['x-forwarded-host'] = req.headers.host ?? '';
       headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
       if (strip > 0) headers['x-forwarded-prefix'] = path.slice(0, strip);
-      let upstream: Awaited<ReturnType<typeof request>>;
-      try {
-        upstream = await request(`${base}${rest || '/'}${q < 0 ? '' : url.slice(q)}`, {
-          method: req.method as 'GET',
-          headers,
-          body,
-          dispatcher: agent,
-          signal: abort.signal,
-          headersTimeout: route.timeoutMs,
-          bodyTimeout: route.timeoutMs,
-        });
-      } catch (e) {
-        if (abort.signal.aborted) {
-          code = 499;
-          return;
+      const { timeoutMs } = route;
+      let upstream: Awaited<ReturnType<typeof request>> | undefined;
+      const tried = new Set<string>();
+      while (!upstream) {
+        tried.add(base);
+        try {
+          upstream = await request(`${base}${rest || '/'}${q < 0 ? '' : url.slice(q)}`, {
+            method: req.method as 'GET',
+            headers,
+            body,
+            dispatcher: agent,
+            signal: abort.signal,
+            headersTimeout: route.timeoutMs,
+            bodyTimeout: route.timeoutMs,
+          });
+          break;
+        } catch (e) {
+          if (abort.signal.aborted) {
+            code = 499;
+            return;
+          }
+          // An instance that went away (a rollout, a scale-down) before the gateway's view of
+          // the endpoints caught up: another instance gets the request, when nothing was sent.
+          const next = retryable(e, req.method, body)
+            ? deps.backend.endpoints(revision).find((x) => !tried.has(x))
+            : undefined;
+          if (next && tried.size < MAX_ATTEMPTS) {
+            retries.inc({ function: fn });
+            log.info({ fn, revision, endpoint: base, err: (e as Error).message }, 'retrying on another instance');
+            base = next;
+            continue;
+          }
+          return upstreamFailed(e, base);
         }
+      }
+      function upstreamFailed(e: unknown, endpoint: string): void {
         if (e instanceof undiciErrors.HeadersTimeoutError) {
           code = 504;
-          log.warn({ fn, revision, timeoutMs: route.timeoutMs }, 'function timed out');
-          return json(res, 504, { error: `function ${fn} did not answer within ${route.timeoutMs} ms` });
+          log.warn({ fn, revision, timeoutMs }, 'function timed out');
+          json(res, 504, { error: `function ${fn} did not answer within ${timeoutMs} ms` });
+          return;
         }
         code = 502;
-        log.error({ fn, revision, err: (e as Error).message, endpoint: base }, 'upstream failed');
-        return json(res, 502, { error: `function ${fn} failed: ${(e as Error).message}` });
+        log.error({ fn, revision, err: (e as Error).message, endpoint }, 'upstream failed');
+        json(res, 502, { error: `function ${fn} failed: ${(e as Error).message}` });
       }
       code = upstream.statusCode;
       const out: Record<string, string | string[]> = {};

@@ -45,7 +45,7 @@ import {
 
 interface EndpointSlice extends KubeObject {
   addressType?: string;
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; terminating?: boolean } }[];
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }[];
   ports?: { name?: string; port?: number }[];
 }
 
@@ -151,17 +151,24 @@ export class KubeBackend implements FunctionBackend {
   endpoints(revision: string): readonly string[] {
     const [ns, name] = revision.split('/');
     if (!ns || !name) return [];
-    const urls: string[] = [];
+    const ready: string[] = [];
+    const terminating: string[] = [];
     for (const slice of this.#slices.list(ns)) {
       if (slice.metadata?.labels?.[SERVICE_NAME] !== name) continue;
       const port = slice.ports?.find((p) => p.name === 'http')?.port ?? 8080;
       for (const ep of slice.endpoints ?? []) {
-        if (ep.conditions?.ready === false || ep.conditions?.terminating) continue;
         const ip = ep.addresses[0];
-        if (ip) urls.push(slice.addressType === 'IPv6' ? `http://[${ip}]:${port}` : `http://${ip}:${port}`);
+        if (!ip) continue;
+        const url = slice.addressType === 'IPv6' ? `http://[${ip}]:${port}` : `http://${ip}:${port}`;
+        const c = ep.conditions ?? {};
+        if (c.terminating) {
+          if (c.serving !== false) terminating.push(url);
+        } else if (c.ready !== false) ready.push(url);
       }
     }
-    return urls;
+    // Instances still serving during their preStop delay take requests only when no other is
+    // ready: a revision just taken out of traffic, before the gateway has seen the new traffic.
+    return ready.length ? ready : terminating;
   }
 
   async wake(revision: string, signal: AbortSignal): Promise<void> {

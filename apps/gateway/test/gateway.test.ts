@@ -3,10 +3,17 @@
 // (Expect: 100-continue, the body limit, the budget of bodies held in memory), routing rules
 // (hosts normalized, fences for granted prefixes and hosts).
 import assert from 'node:assert/strict';
-import { request, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gatewayStatsSource, LocalBackend, type LocalFunction, loadFunctionManifests } from '@plinth/faas';
+import {
+  type FunctionBackend,
+  gatewayStatsSource,
+  LocalBackend,
+  type LocalFunction,
+  loadFunctionManifests,
+} from '@plinth/faas';
 import { build, type Gateway, listen, matchRoute, normalizeHost, pickTarget, prefixLength } from '@plinth/gateway';
 import { pino } from 'pino';
 
@@ -442,5 +449,73 @@ describe('routing rules', () => {
       counts[r] = (counts[r] ?? 0) + 1;
     }
     assert.deepEqual(counts, { r1: 900, r2: 100, r3: 0 });
+  });
+});
+
+describe('an instance that went away', () => {
+  // A real refused connection: a port that was bound, then closed, on this machine.
+  async function closedPort(): Promise<string> {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as AddressInfo;
+    await new Promise((r) => s.close(r));
+    return `http://127.0.0.1:${port}`;
+  }
+
+  it('sends the request to another instance when the first refuses the connection, unless the body was streamed', async () => {
+    const live = createServer((req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => res.end(JSON.stringify({ method: req.method, bytes: n })));
+    });
+    await new Promise<void>((r) => live.listen(0, '127.0.0.1', r));
+    const dead = await closedPort();
+    const alive = `http://127.0.0.1:${(live.address() as AddressInfo).port}`;
+    const twoInstances: FunctionBackend = {
+      routes: () => [
+        {
+          function: 'default/rolling',
+          prefix: '/fn/default/rolling',
+          timeoutMs: 5_000,
+          targets: [{ revision: 'default/rolling-00001', percent: 100 }],
+        },
+      ],
+      // The gateway's view lags: the instance that stopped is still listed, first.
+      endpoints: () => [dead, alive],
+      wake: async () => {},
+    };
+    const gw = build({ backend: twoInstances, logger: pino({ level: 'silent' }) });
+    const { server: s, url } = await listen(gw, { port: 0 });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await fetch(`${url}/fn/default/rolling`);
+        assert.deepEqual([r.status, await r.json()], [200, { method: 'GET', bytes: 0 }]);
+        const p = await fetch(`${url}/fn/default/rolling`, { method: 'POST', body: 'x'.repeat(1000) });
+        assert.deepEqual([p.status, await p.json()], [200, { method: 'POST', bytes: 1000 }]);
+      }
+      const metrics = await gw.registry.metrics();
+      assert.match(
+        metrics,
+        /plinth_gateway_retries_total\{function="default\/rolling"\} 4/,
+        'half the requests met the dead instance first',
+      );
+      // Over 64 KiB the body streams to the instance as it arrives: gone with the failed
+      // connection, so it cannot be sent again; the client is told which instance failed.
+      const answers = [];
+      for (let i = 0; i < 2; i++) {
+        const big = await fetch(`${url}/fn/default/rolling`, { method: 'POST', body: 'y'.repeat(1024 * 1024) });
+        answers.push([big.status, ((await big.json()) as { error?: string; bytes?: number }).error ?? 'served']);
+      }
+      assert.deepEqual(
+        answers.map(([status]) => status).sort(),
+        [200, 502],
+        `one of two streamed bodies met the dead instance: ${JSON.stringify(answers)}`,
+      );
+      assert.match(String(answers.find(([s]) => s === 502)?.[1]), /function default\/rolling failed: .*ECONNREFUSED/);
+    } finally {
+      s.close();
+      live.close();
+      await gw.close();
+    }
   });
 });

@@ -171,19 +171,12 @@ export function functionReconciler(deps: FunctionDeps) {
     const serving = new Set(traffic.map((t) => t.revision));
     const servedBefore = new Set(fn.status?.traffic?.map((t) => t.revision));
 
-    // 4. Retired revisions: scaled to zero, and deleted beyond the history limit.
+    // 4. Retired revisions: scaled to zero, and deleted beyond the history limit, once status
+    //    has taken them out of traffic (below), so the gateway stops routing to them first.
     const keep = new Set([...serving, latestCreated, ...(latestReady ? [latestReady] : [])]);
     const retired = sorted.filter((r) => !keep.has(r));
-    for (const rev of retired.slice(spec.revisionHistoryLimit)) {
-      await client.delete(Resources.Deployment, { namespace: ns, name: rev });
-      await client.delete(Resources.Service, { namespace: ns, name: rev });
-      await client.delete(Resources.ConfigMap, { namespace: ns, name: `${rev}-source` });
-      byName.delete(rev);
-      ctx.log.info({ revision: rev }, 'deleted retired revision');
-    }
-    for (const rev of retired.slice(0, spec.revisionHistoryLimit)) {
-      if ((byName.get(rev)?.spec?.replicas ?? 1) !== 0) await scale(ns, rev, 0);
-    }
+    const deleted = retired.slice(spec.revisionHistoryLimit);
+    const stopped = retired.slice(0, spec.revisionHistoryLimit);
     for (const rev of serving) {
       const current = byName.get(rev)?.spec?.replicas;
       if (current === undefined) continue;
@@ -195,6 +188,7 @@ export function functionReconciler(deps: FunctionDeps) {
 
     // 5. Status.
     const revisions = [...byName.keys()]
+      .filter((rev) => !deleted.includes(rev))
       .sort((a, b) => (revisionNumber(name, a) ?? 0) - (revisionNumber(name, b) ?? 0))
       .map((rev) => ({
         name: rev,
@@ -257,6 +251,15 @@ export function functionReconciler(deps: FunctionDeps) {
         refusedCond ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' },
       ]),
     });
+    for (const rev of deleted) {
+      await client.delete(Resources.Deployment, { namespace: ns, name: rev });
+      await client.delete(Resources.Service, { namespace: ns, name: rev });
+      await client.delete(Resources.ConfigMap, { namespace: ns, name: `${rev}-source` });
+      ctx.log.info({ revision: rev }, 'deleted retired revision');
+    }
+    for (const rev of stopped) {
+      if ((byName.get(rev)?.spec?.replicas ?? 1) !== 0) await scale(ns, rev, 0);
+    }
   }
 
   /** Failures go to status (Degraded, lastError) and to a Warning Event. */

@@ -28,6 +28,12 @@ export interface RevisionInput {
 }
 
 const serviceAccountName = (fn: string) => `fn-${fn}`;
+/**
+ * How long a stopping instance keeps serving before SIGTERM: the time for the gateway to see its
+ * endpoint terminating (a watch event, milliseconds) with a wide margin, so a rollout or a
+ * scale-down never sends a request to an instance that has stopped accepting.
+ */
+export const PRESTOP_SECONDS = 3;
 
 function labels(fn: string, revision?: string): Record<string, string> {
   return {
@@ -158,7 +164,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
           serviceAccountName: serviceAccountName(name),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          terminationGracePeriodSeconds: Math.min(template.timeoutSeconds, 60) + 10,
+          terminationGracePeriodSeconds: PRESTOP_SECONDS + Math.min(template.timeoutSeconds, 60) + 10,
           securityContext: { ...restrictedPod, fsGroup: 65532 },
           ...placementSpec({
             ...config.placement,
@@ -181,6 +187,8 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
               readinessProbe: { httpGet: { path: '/_/ready', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
               livenessProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
               startupProbe: { httpGet: { path: '/_/health', port: 'http' }, periodSeconds: 1, failureThreshold: 120 },
+              // The kubelet sleeps itself (no binary in the image), then the runtime drains.
+              lifecycle: { preStop: { sleep: { seconds: PRESTOP_SECONDS } } },
               volumeMounts: mounts,
               securityContext: restrictedContainer,
             },
