@@ -10,11 +10,32 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FunctionKind, type PlinthImage, TenantKind } from '@plinth/api';
-import { eventually, ground, plinthOnlyConfig, requireGround, uniqueName } from '@plinth/ground';
-import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import {
+  DatabaseKind,
+  type DatabaseObject,
+  FunctionKind,
+  GraphQLApiKind,
+  KafkaTriggerKind,
+  type PlinthImage,
+  TenantKind,
+} from '@plinth/api';
+import {
+  eventually,
+  ground,
+  groundPg,
+  groundPodKafka,
+  groundPodPgSecretData,
+  plinthOnlyConfig,
+  requireGround,
+  uniqueName,
+} from '@plinth/ground';
+import { getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { push } from '@plinth/oci';
+import { DATABASE_MARKER } from '@plinth/operator';
+import { SignJWT } from 'jose';
+import pg from 'pg';
 import { parse } from 'yaml';
+import { produce, readTopic } from '../../apps/connector/test/support.ts';
 import { buildImages } from '../../images/build.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -22,6 +43,8 @@ const cli = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
 const IMAGES: PlinthImage[] = [
   'operator',
   'gateway',
+  'connector',
+  'graphql',
   'runtime-node',
   'runtime-python',
   'runtime-go',
@@ -68,7 +91,7 @@ async function podReport(namespace: string): Promise<string> {
 }
 
 before(async () => {
-  await requireGround('kubernetes', 'registry', 'node');
+  await requireGround('kubernetes', 'registry', 'node', 'postgres', 'kafka');
   admin = KubeClient.load(ground('KUBECONFIG'));
   const registry = ground('REGISTRY');
   const ca = readFileSync(ground('REGISTRY_CA_FILE'), 'utf8');
@@ -346,6 +369,230 @@ describe('the platform in pods', () => {
     );
     process.stdout.write(`# wake from zero through the gateway pod: ${wakes.join(', ')} ms\n`);
     assert.equal(wakes.length, 3);
+  });
+
+  it("a KafkaTrigger's connector pod consumes over SASL_SSL and delivers through the in-cluster gateway, at least once", async () => {
+    const kafka = groundPodKafka();
+    const topic = uniqueName('e2e-orders');
+    const replies = `${topic}-replies`;
+    await admin.create(Resources.Secret, {
+      metadata: { name: 'kafka', namespace: ns },
+      stringData: { 'ca.crt': kafka.tls.ca, username: kafka.sasl.username, password: kafka.sasl.password },
+    } as KubeObject);
+    await admin.create(resourceOf(FunctionKind), {
+      apiVersion: FunctionKind.apiVersion,
+      kind: FunctionKind.kind,
+      metadata: { name: 'upper', namespace: ns },
+      spec: {
+        runtime: 'node',
+        source: { inline: 'export default async (req) => new Response((await req.text()).toUpperCase())' },
+      },
+    } as KubeObject);
+    await admin.create(resourceOf(KafkaTriggerKind), {
+      apiVersion: KafkaTriggerKind.apiVersion,
+      kind: KafkaTriggerKind.kind,
+      metadata: { name: 'orders', namespace: ns },
+      spec: {
+        functionRef: { name: 'upper' },
+        bootstrapServers: kafka.bootstrapBrokers,
+        topics: [topic],
+        startFrom: 'earliest',
+        tls: { ca: { name: 'kafka', key: 'ca.crt' } },
+        sasl: {
+          mechanism: kafka.sasl.mechanism,
+          username: { name: 'kafka', key: 'username' },
+          password: { name: 'kafka', key: 'password' },
+        },
+        replyTopic: replies,
+      },
+    } as KubeObject);
+    const messages = Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `order ${i}` }));
+    await produce(topic, messages);
+    const got = await eventually(
+      'every order answered on the reply topic',
+      async () => {
+        const seen = await readTopic(replies, messages.length, 10_000).catch(() => undefined);
+        return seen && seen;
+      },
+      240_000,
+      1_000,
+    ).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
+    });
+    // At least once: every message's answer is there (a redelivery may repeat one).
+    assert.deepEqual(
+      [...new Set(got.map((m) => `${m.key}=${m.value}`))].sort(),
+      messages.map((m) => `${m.key}=${m.value.toUpperCase()}`).sort(),
+    );
+    const pod = (
+      await admin.list<KubeObject & { spec: { nodeName?: string; serviceAccountName?: string } }>(Resources.Pod, {
+        namespace: ns,
+        labelSelector: 'plinth.dev/kafka-trigger=orders',
+      })
+    ).items[0];
+    assert.equal(pod?.spec.nodeName, ground('NODE_NAME'), 'the connector runs on the real node');
+    assert.equal(pod?.spec.serviceAccountName, 'kt-orders', 'under its own ServiceAccount');
+    const secret = await admin.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+      namespace: ns,
+      name: 'kt-orders-config',
+    });
+    const target = JSON.parse(Buffer.from(secret?.data['connector.json'] ?? '', 'base64').toString()).target;
+    assert.equal(
+      target,
+      `http://plinth-gateway.plinth-system.svc:443/fn/${ns}/upper`,
+      'delivered through the in-cluster Service',
+    );
+  });
+
+  it('a Database and a GraphQLApi: its pod serves an RLS-scoped query with a JWT through the gateway pod', async () => {
+    const run = Math.random().toString(36).slice(2, 7);
+    const dbName = `e2e_notes_${run}`;
+    const role = (n: string) => `e2e${run}_${n}`;
+    const secret = `jwt-${run}-${'s'.repeat(32)}`;
+    const dbType = resourceOf(DatabaseKind);
+    // The server address the operator pod and the GraphQL pod use: the node's bridge.
+    await admin.create(Resources.Secret, {
+      metadata: { name: 'pg-admin', namespace: ns },
+      stringData: groundPodPgSecretData(),
+    } as KubeObject);
+    await admin.create(Resources.Secret, {
+      metadata: { name: 'jwt', namespace: ns },
+      stringData: { secret },
+    } as KubeObject);
+    const access = {
+      connectionSecretRef: { name: 'pg-admin' },
+      databaseName: dbName,
+      schemas: ['app'],
+      roles: [
+        { name: role('user') },
+        { name: role('auth'), login: true, inherit: false, memberOf: [role('user')] },
+        { name: role('migrator'), login: true },
+      ],
+      schemaPrivileges: [
+        { role: role('migrator'), schema: 'app', privileges: ['USAGE', 'CREATE'] },
+        { role: role('user'), schema: 'app', privileges: ['USAGE'] },
+      ],
+    };
+    await admin.create(dbType, {
+      apiVersion: DatabaseKind.apiVersion,
+      kind: DatabaseKind.kind,
+      metadata: { name: 'notes', namespace: ns },
+      spec: access,
+    } as KubeObject);
+    const root = new pg.Client(groundPg('postgres'));
+    await root.connect();
+    try {
+      const readyAt = (generation: number) =>
+        eventually(
+          `the Database Ready at generation ${generation}, reconciled by the operator pod`,
+          async () => {
+            const d = await admin.get<DatabaseObject & KubeObject>(dbType, { namespace: ns, name: 'notes' });
+            const c = getCondition(d?.status?.conditions, 'Ready');
+            return c?.status === 'True' && c.observedGeneration === generation;
+          },
+          120_000,
+        ).catch(async (e) => {
+          throw new Error(`${(e as Error).message}\n${await podReport('plinth-system')}`);
+        });
+      await readyAt(1);
+      const secretOf = async (r: string) => {
+        const s = await admin.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+          namespace: ns,
+          name: `notes-${r.replace(/_/g, '-')}`,
+        });
+        return Buffer.from(s?.data?.password ?? '', 'base64').toString('utf8');
+      };
+      // The application's migration, as its own login role (from here, over the host address).
+      const migrator = new pg.Client(
+        groundPg(dbName, { user: role('migrator'), password: await secretOf(role('migrator')) }),
+      );
+      await migrator.connect();
+      await migrator.query(`
+        CREATE TABLE app.notes (id serial PRIMARY KEY, owner text NOT NULL, body text NOT NULL);
+        INSERT INTO app.notes (owner, body) VALUES ('alice', 'alice 1'), ('alice', 'alice 2'), ('bob', 'bob 1');`);
+      await migrator.end();
+      await admin.mergePatch(
+        dbType,
+        { namespace: ns, name: 'notes' },
+        {
+          spec: {
+            tablePrivileges: [{ role: role('user'), table: 'app.notes', privileges: ['SELECT'] }],
+            rowSecurity: [{ table: 'app.notes', enabled: true }],
+            policies: [
+              {
+                table: 'app.notes',
+                name: 'own_notes',
+                roles: [role('user')],
+                using: "owner = current_setting('jwt.claims.sub', true)",
+              },
+            ],
+          },
+        },
+      );
+      await readyAt(2);
+      await admin.create(resourceOf(GraphQLApiKind), {
+        apiVersion: GraphQLApiKind.apiVersion,
+        kind: GraphQLApiKind.kind,
+        metadata: { name: 'notes', namespace: ns },
+        spec: {
+          databaseRef: { name: 'notes' },
+          authenticator: role('auth'),
+          schemas: ['app'],
+          roles: [role('user')],
+          jwt: { secretRef: { name: 'jwt', key: 'secret' } },
+        },
+      } as KubeObject);
+      const token = (sub: string) =>
+        new SignJWT({ sub, role: role('user') })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(secret));
+      const url = `${await gatewayURL()}/graphql/${ns}/notes`;
+      const notes = async (sub: string) => {
+        const r = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(sub)}` },
+          body: JSON.stringify({ query: '{ allNotes(orderBy: ROW_ID_ASC) { nodes { owner body } } }' }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const body = (await r.json()) as { data?: { allNotes?: { nodes: { body: string }[] } }; errors?: unknown };
+        return r.status === 200 && body.data?.allNotes ? body.data.allNotes.nodes.map((n) => n.body) : undefined;
+      };
+      const alice = await eventually(
+        'the GraphQL pod answering through the gateway pod',
+        () => notes('alice'),
+        240_000,
+        1_000,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
+      });
+      assert.deepEqual(alice, ['alice 1', 'alice 2'], "alice's JWT sees her rows only");
+      assert.deepEqual(await notes('bob'), ['bob 1'], "bob's JWT sees his");
+      const pod = (
+        await admin.list<KubeObject & { spec: { nodeName?: string } }>(Resources.Pod, {
+          namespace: ns,
+          labelSelector: 'plinth.dev/graphql-api=notes',
+        })
+      ).items[0];
+      assert.equal(pod?.spec.nodeName, ground('NODE_NAME'), 'the GraphQL server runs on the real node');
+    } finally {
+      await admin.delete(resourceOf(GraphQLApiKind), { namespace: ns, name: 'notes' });
+      await admin.delete(dbType, { namespace: ns, name: 'notes' });
+      await eventually(
+        'the Database gone',
+        async () => !(await admin.get(dbType, { namespace: ns, name: 'notes' })),
+        120_000,
+      );
+      await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      for (const n of ['auth', 'user', 'migrator']) await root.query(`DROP ROLE IF EXISTS ${role(n)}`);
+      const owners = await root.query<{ rolname: string }>(
+        `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE $1`,
+        [`${DATABASE_MARKER}${ns}/notes%`],
+      );
+      for (const r of owners.rows) await root.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
+      await root.end();
+    }
   });
 
   it("a tenant's developer deploys a Function in the tenant's namespace, and is refused in another", async () => {

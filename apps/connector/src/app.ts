@@ -133,7 +133,11 @@ export function build(deps: ConnectorDeps): Connector {
         }
       : {}),
   };
-  const agent = new Agent({ connections: config.concurrency, keepAliveTimeout: 60_000 });
+  const agent = new Agent({
+    connections: config.concurrency,
+    keepAliveTimeout: 60_000,
+    ...(config.targetCA ? { connect: { ca: config.targetCA } } : {}),
+  });
   const dispatcher = new Dispatcher(config.concurrency);
   const watermarks = new Map<string, PartitionWatermark<Message>>();
   const batches = new Map<string, { msgs: Message[]; timer: NodeJS.Timeout }>();

@@ -1,4 +1,5 @@
 // The operator's configuration: read once at start-up, validated, with documented defaults.
+import { readFileSync } from 'node:fs';
 import { DEFAULT_IMAGES, imageRef, type Placement, parsePlacement, type Runtime } from '@plinth/api';
 
 export interface OperatorConfig {
@@ -14,6 +15,13 @@ export interface OperatorConfig {
   graphqlImage: string;
   /** Public base URL of the function gateway, for status.url. */
   gatewayURL: string;
+  /**
+   * The gateway's in-cluster base URL, which pods (Kafka trigger connectors) deliver through
+   * (PLINTH_GATEWAY_INTERNAL_URL; default http://plinth-gateway.<namespace>.svc:443).
+   */
+  gatewayInternalURL: string;
+  /** PEM of the CA that signs the gateway's certificate, for https internal URLs (PLINTH_GATEWAY_CA_FILE). */
+  gatewayCA?: string;
   /** Gateways whose `/_/stats` the autoscaler sums (PLINTH_GATEWAY_STATS_URLS, comma-separated). */
   gatewayStatsURLs: string[];
   /** Prefix the API server gives directory groups (its OIDC groups prefix). */
@@ -40,9 +48,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     tag: env.PLINTH_IMAGE_TAG ?? DEFAULT_IMAGES.tag,
   };
   const image = (name: string) => imageRef(images, name);
-  const gatewayURL = env.PLINTH_GATEWAY_URL ?? 'http://plinth-gateway.plinth-system.svc';
-  if (!/^https?:\/\/[^/]+/.test(gatewayURL)) {
-    throw new Error(`PLINTH_GATEWAY_URL must be an http(s) URL, got "${gatewayURL}"`);
+  const platformNamespace = env.PLINTH_NAMESPACE ?? 'plinth-system';
+  const gatewayURL = env.PLINTH_GATEWAY_URL ?? `http://plinth-gateway.${platformNamespace}.svc:443`;
+  const gatewayInternalURL = env.PLINTH_GATEWAY_INTERNAL_URL ?? `http://plinth-gateway.${platformNamespace}.svc:443`;
+  for (const [key, url] of [
+    ['PLINTH_GATEWAY_URL', gatewayURL],
+    ['PLINTH_GATEWAY_INTERNAL_URL', gatewayInternalURL],
+  ]) {
+    if (!/^https?:\/\/[^/]+/.test(url ?? '')) throw new Error(`${key} must be an http(s) URL, got "${url}"`);
+  }
+  const caFile = env.PLINTH_GATEWAY_CA_FILE;
+  let gatewayCA: string | undefined;
+  if (caFile) {
+    try {
+      gatewayCA = readFileSync(caFile, 'utf8');
+    } catch (e) {
+      throw new Error(`PLINTH_GATEWAY_CA_FILE: cannot read ${caFile}: ${(e as Error).message}`);
+    }
   }
   return {
     runtimeImages: {
@@ -59,12 +81,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     connectorImage: env.PLINTH_IMAGE_CONNECTOR ?? image('connector'),
     graphqlImage: env.PLINTH_IMAGE_GRAPHQL ?? image('graphql'),
     gatewayURL: gatewayURL.replace(/\/$/, ''),
+    gatewayInternalURL: gatewayInternalURL.replace(/\/$/, ''),
+    ...(gatewayCA ? { gatewayCA } : {}),
     gatewayStatsURLs: (env.PLINTH_GATEWAY_STATS_URLS ?? gatewayURL)
       .split(',')
       .map((u) => u.trim())
       .filter(Boolean),
     groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
-    platformNamespace: env.PLINTH_NAMESPACE ?? 'plinth-system',
+    platformNamespace,
     placement: parsePlacement(env.PLINTH_PLACEMENT),
     grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
       .split(',')

@@ -20,6 +20,8 @@ export interface ConnectorConfig {
   replyTopic?: string;
   /** The function's URL (through the gateway), path included. */
   target: string;
+  /** PEM of the CA that signs the gateway's certificate, when the target is https. */
+  targetCA?: string;
 }
 
 export interface ResolvedSecrets {
@@ -30,11 +32,15 @@ export interface ResolvedSecrets {
   password?: string;
 }
 
-/** The connector config for a trigger; pure. `gatewayPrefix` is the function's route prefix URL. */
+/**
+ * The connector config for a trigger; pure. `gatewayPrefix` is the function's route prefix URL,
+ * `gatewayCA` the CA of an https gateway.
+ */
 export function connectorConfig(
   t: KafkaTriggerObject,
   gatewayPrefix: string,
   secrets: ResolvedSecrets,
+  gatewayCA?: string,
 ): ConnectorConfig {
   const spec = KafkaTriggerKind.withDefaults(t.spec);
   const ns = t.metadata.namespace ?? 'default';
@@ -57,6 +63,7 @@ export function connectorConfig(
     ...(spec.deadLetterTopic ? { deadLetterTopic: spec.deadLetterTopic } : {}),
     ...(spec.replyTopic ? { replyTopic: spec.replyTopic } : {}),
     target: `${gatewayPrefix}${spec.path === '/' ? '' : spec.path}`,
+    ...(gatewayCA ? { targetCA: gatewayCA } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
-// The KafkaTrigger reconcile: resolve the Function's URL (through the gateway) and the Secrets
-// the trigger names, render the connector's config into a Secret of its own, and run the
-// connector as a Deployment. The config's hash is on the pod template, so a changed password
+// The KafkaTrigger reconcile: resolve the Function's URL (through the gateway's in-cluster
+// Service, with its CA when it serves TLS) and the Secrets the trigger names, render the
+// connector's config into a Secret of its own, and run the connector as a Deployment. The config's hash is on the pod template, so a changed password
 // rolls the connector. Status: Ready when the connector is available.
 import { createHash } from 'node:crypto';
 import {
@@ -63,12 +63,13 @@ export function triggerReconciler(deps: TriggerDeps) {
     if (!fn) return waiting(t, 'FunctionNotFound', `Function ${ns}/${spec.functionRef.name} does not exist`);
     const fnSpec = FunctionKind.withDefaults(fn.spec);
     const prefix = fnSpec.http.path ?? defaultPrefix(ns, spec.functionRef.name);
-    const target = `${config.gatewayURL}${prefix}`;
+    // Delivered inside the cluster: the public URL may not be reachable from a pod.
+    const target = `${config.gatewayInternalURL}${prefix}`;
 
     const read = secretReader(client, ns, (reason, message) => waiting(t, reason, message));
     const secrets: Record<string, string | undefined> = {};
     for (const [role, ref] of Object.entries(secretRefs(t))) secrets[role] = ref ? await read(ref) : undefined;
-    const json = JSON.stringify(connectorConfig(t, target, secrets), null, 2);
+    const json = JSON.stringify(connectorConfig(t, target, secrets, config.gatewayCA), null, 2);
     const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
     const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
     const owner = [ownerReference(t as KubeObject)];

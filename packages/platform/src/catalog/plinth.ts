@@ -198,25 +198,45 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'plinth-operator-leader' },
       subjects: [{ kind: 'ServiceAccount', name: 'plinth-operator', namespace: PLINTH_NAMESPACE }],
     },
-    ...workload('plinth-operator', c.plinthReplicas, c.placement, {
-      image: imageRef(c.images, 'operator'),
-      env: [
-        ...podEnv,
-        ...env({
-          // The operator renders runtime, connector and GraphQL images from the same source.
-          PLINTH_IMAGE_REGISTRY: c.images.registry,
-          PLINTH_IMAGE_TAG: c.images.tag,
-          ...(Object.keys(placementSpec(c.placement)).length ? { PLINTH_PLACEMENT: JSON.stringify(c.placement) } : {}),
-          PLINTH_GATEWAY_URL: gatewayURL,
-          PLINTH_GATEWAY_STATS_URLS: `http://plinth-gateway-admin.${PLINTH_NAMESPACE}.svc:9090`,
-          PLINTH_GROUPS_PREFIX: c.identity?.groupsPrefix ?? 'oidc:',
-          PLINTH_NAMESPACE,
-        }),
-      ],
-      ports: [{ name: 'health', containerPort: 8081 }],
-      livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10 },
-      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-    }),
+    ...workload(
+      'plinth-operator',
+      c.plinthReplicas,
+      c.placement,
+      {
+        image: imageRef(c.images, 'operator'),
+        env: [
+          ...podEnv,
+          ...env({
+            // The operator renders runtime, connector and GraphQL images from the same source.
+            PLINTH_IMAGE_REGISTRY: c.images.registry,
+            PLINTH_IMAGE_TAG: c.images.tag,
+            ...(Object.keys(placementSpec(c.placement)).length
+              ? { PLINTH_PLACEMENT: JSON.stringify(c.placement) }
+              : {}),
+            PLINTH_GATEWAY_URL: gatewayURL,
+            // Where pods deliver (Kafka trigger connectors): the Service, with its CA under TLS.
+            PLINTH_GATEWAY_INTERNAL_URL: `${tls ? 'https' : 'http'}://plinth-gateway.${PLINTH_NAMESPACE}.svc:443`,
+            ...(tls ? { PLINTH_GATEWAY_CA_FILE: '/etc/plinth/gateway-ca/ca.crt' } : {}),
+            PLINTH_GATEWAY_STATS_URLS: `http://plinth-gateway-admin.${PLINTH_NAMESPACE}.svc:9090`,
+            PLINTH_GROUPS_PREFIX: c.identity?.groupsPrefix ?? 'oidc:',
+            PLINTH_NAMESPACE,
+          }),
+        ],
+        ports: [{ name: 'health', containerPort: 8081 }],
+        livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 10 },
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        ...(tls ? { volumeMounts: [{ name: 'gateway-ca', mountPath: '/etc/plinth/gateway-ca', readOnly: true }] } : {}),
+      },
+      tls
+        ? // The gateway certificate's CA only: the operator never sees the gateway's key.
+          [
+            {
+              name: 'gateway-ca',
+              secret: { secretName: 'plinth-gateway-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+            },
+          ]
+        : [],
+    ),
     // The gateway.
     ...rbac('plinth-gateway', gatewayRules),
     ...workload(
