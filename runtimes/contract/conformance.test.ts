@@ -104,5 +104,32 @@ describe('warm-pool specialization (node, python)', () => {
       assert.equal((await post({ dir: join(fixtures, runtime), handler })).status, 409);
       await fn.stop();
     });
+
+    it(`${runtime}: specialized with the function's files in the request (a cluster pool pod has no mount of them)`, async () => {
+      const fn = await startProcess(interpretedRuntime(runtime));
+      running.push(fn);
+      await waitHttp(fn, '/_/health', 15_000);
+      const post = (body: unknown) =>
+        fetch(`${fn.url}/_/specialize`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const [file, handler, code] =
+        runtime === 'node'
+          ? ['lib/greet.mjs', 'lib/greet.default', "export default () => 'hi from ' + process.env.WHO"]
+          : ['greet.py', 'greet.handle', "import os\ndef handle(req):\n    return 'hi from ' + os.environ['WHO']\n"];
+      for (const bad of ['../escape.js', '/etc/passwd', 'a/../../b']) {
+        const r = await post({ files: { [bad]: 'x' }, handler });
+        assert.equal(r.status, 400, bad);
+        assert.match(((await r.json()) as { error: string }).error, /must be a relative path inside the function/);
+      }
+      assert.equal((await post({ files: { [file]: 42 }, handler })).status, 400, 'a file that is not text');
+      const ok = await post({ files: { [file]: code }, handler, env: { WHO: 'the pool' } });
+      assert.equal(ok.status, 200, await ok.clone().text());
+      assert.equal(await (await fetch(`${fn.url}/`)).text(), 'hi from the pool');
+      assert.equal((await post({ files: { [file]: code }, handler })).status, 409);
+      await fn.stop();
+    });
   }
 });

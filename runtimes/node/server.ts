@@ -1,8 +1,10 @@
 // Plinth's Node.js function runtime: the contract in runtimes/contract/README.md.
 // Runs on Node 24 directly (type stripping), so handlers may be .ts, .mjs or .js.
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
@@ -76,6 +78,32 @@ function toRequest(req: IncomingMessage): Request {
   } as RequestInit);
 }
 
+const SPECIALIZE_BODY = 'body needs {"handler": string} and either {"dir": string} or {"files": {relative path: text}}';
+
+/** The function's files as sent by the gateway; an error names what is wrong with them. */
+function codeFiles(files: unknown): Record<string, string> {
+  if (!files || typeof files !== 'object' || Array.isArray(files)) throw new BadRequest('"files" must be an object');
+  for (const [name, text] of Object.entries(files)) {
+    if (typeof text !== 'string') throw new BadRequest(`file "${name}" must be text`);
+    if (isAbsolute(name) || normalize(name).split(/[\\/]/).includes('..') || name === '')
+      throw new BadRequest(`file name "${name}" must be a relative path inside the function`);
+  }
+  return files as Record<string, string>;
+}
+
+/** Writes the function's files into a fresh directory of this process's own. */
+async function writeFiles(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'plinth-function-'));
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(dir, normalize(name));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+  }
+  return dir;
+}
+
+class BadRequest extends Error {}
+
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -90,21 +118,32 @@ const server = createServer(async (req, res) => {
     return send(res, ready ? 200 : 503, JSON.stringify({ ready }), 'application/json');
   }
   if (path === '/_/specialize' && req.method === 'POST') {
-    if (handler || loading) return send(res, 409, '{"error":"already specialized"}', 'application/json');
     try {
       const body = await readJson(req);
-      if (typeof body.dir !== 'string' || typeof body.handler !== 'string') {
-        return send(res, 400, '{"error":"body needs {\\"dir\\": string, \\"handler\\": string}"}', 'application/json');
+      const files = body.files === undefined ? undefined : codeFiles(body.files);
+      if ((typeof body.dir !== 'string' && !files) || typeof body.handler !== 'string') {
+        return send(res, 400, JSON.stringify({ error: SPECIALIZE_BODY }), 'application/json');
       }
+      if (handler || loading) return send(res, 409, '{"error":"already specialized"}', 'application/json');
       // A pooled process was started before the function was known: its env comes now.
       if (body.env && typeof body.env === 'object') Object.assign(process.env, body.env);
-      loading = load(body.dir, body.handler);
+      loading = (async () => load(files ? await writeFiles(files) : (body.dir as string), body.handler as string))();
       const loadMs = await loading;
-      log('info', 'specialized', { dir: body.dir, handler: body.handler, loadMs });
+      log('info', 'specialized', {
+        dir: body.dir,
+        files: files && Object.keys(files).length,
+        handler: body.handler,
+        loadMs,
+      });
       return send(res, 200, JSON.stringify({ loadMs }), 'application/json');
     } catch (e) {
       loading = undefined;
-      return send(res, 500, JSON.stringify({ error: (e as Error).message }), 'application/json');
+      return send(
+        res,
+        e instanceof BadRequest ? 400 : 500,
+        JSON.stringify({ error: (e as Error).message }),
+        'application/json',
+      );
     }
   }
   if (!handler) return send(res, 503, '{"error":"function not loaded"}', 'application/json');

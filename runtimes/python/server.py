@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -18,7 +19,7 @@ PORT = int(os.environ.get("PORT", "8080"))
 HOST = os.environ.get("HOST", "0.0.0.0")
 DRAIN_SECONDS = float(os.environ.get("PLINTH_DRAIN_SECONDS", "10"))
 
-state = {"handler": None, "draining": False, "inflight": 0}
+state = {"handler": None, "specializing": False, "draining": False, "inflight": 0}
 lock = threading.Lock()
 idle = threading.Condition(lock)
 
@@ -44,6 +45,32 @@ def load(directory, spec):
         raise ValueError(f"module {module_name} in {directory} has no function {func_name}")
     state["handler"] = fn
     return (time.perf_counter() - t0) * 1000
+
+
+SPECIALIZE_BODY = 'body needs {"handler": string} and either {"dir": string} or {"files": {relative path: text}}'
+
+
+def check_files(files):
+    """The function's files as sent by the gateway; ValueError names what is wrong with them."""
+    if not isinstance(files, dict):
+        raise ValueError('"files" must be an object')
+    for name, text in files.items():
+        if not isinstance(text, str):
+            raise ValueError(f'file "{name}" must be text')
+        parts = os.path.normpath(name).replace("\\", "/").split("/")
+        if not name or os.path.isabs(name) or ".." in parts:
+            raise ValueError(f'file name "{name}" must be a relative path inside the function')
+
+
+def write_files(files):
+    """Writes the function's files into a fresh directory of this process's own."""
+    directory = tempfile.mkdtemp(prefix="plinth-function-")
+    for name, text in files.items():
+        path = os.path.join(directory, os.path.normpath(name))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    return directory
 
 
 class FunctionRequest:
@@ -115,17 +142,29 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200 if ready else 503, json.dumps({"ready": ready}))
         if url.path == "/_/specialize" and self.command == "POST":
             body = json.loads(self._body() or b"{}")
-            if state["handler"] is not None:
+            files = body.get("files")
+            try:
+                if files is not None:
+                    check_files(files)
+            except ValueError as e:
+                return self._send(400, json.dumps({"error": str(e)}))
+            if (not isinstance(body.get("dir"), str) and files is None) or not isinstance(body.get("handler"), str):
+                return self._send(400, json.dumps({"error": SPECIALIZE_BODY}))
+            with lock:
+                taken = state["handler"] is not None or state["specializing"]
+                state["specializing"] = True
+            if taken:
                 return self._send(409, '{"error":"already specialized"}')
-            if not isinstance(body.get("dir"), str) or not isinstance(body.get("handler"), str):
-                return self._send(400, '{"error":"body needs {\\"dir\\": string, \\"handler\\": string}"}')
             # A pooled process was started before the function was known: its env comes now.
             os.environ.update({str(k): str(v) for k, v in (body.get("env") or {}).items()})
             try:
-                load_ms = load(body["dir"], body["handler"])
+                directory = write_files(files) if files is not None else body["dir"]
+                load_ms = load(directory, body["handler"])
             except Exception as e:  # noqa: BLE001 - reported to the caller
+                with lock:
+                    state["specializing"] = False
                 return self._send(500, json.dumps({"error": str(e)}))
-            log("info", "specialized", dir=body["dir"], handler=body["handler"], loadMs=load_ms)
+            log("info", "specialized", dir=directory, handler=body["handler"], loadMs=load_ms)
             return self._send(200, json.dumps({"loadMs": load_ms}))
         fn = state["handler"]
         if fn is None:
