@@ -1,7 +1,10 @@
 // The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic)
 // and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision
 // Service's EndpointSlices, and waking from zero through the revision Deployment's scale
-// subresource. Revision ids are `namespace/revision`. Route ownership (resolveRoutes, with
+// subresource. A poolable revision at zero (poolRuntime) is first served by a warm pool pod of
+// its namespace, specialized with the revision's code (from the ConfigMap the namespace's pool
+// Role lets the gateway read) while its own pod starts: see apps/operator/src/function/pool.ts.
+// Revision ids are `namespace/revision`. Route ownership (resolveRoutes, with
 // Tenants' grants and each object's status.route) decides which claims are routed: a refused
 // claim is never routed, whatever its traffic; the operator reports it on the object as
 // RouteConflict. An accepted claim without traffic (or a GraphQL API not serving yet) is a
@@ -10,12 +13,18 @@
 // lists and then at most once per settle period however many objects change (status writes
 // included).
 import {
+  DefaultHandlers,
+  FUNCTION_LABELS,
   FunctionKind,
   type FunctionObject,
   GraphQLApiKind,
   type GraphQLApiObject,
   graphqlPrefix,
   graphqlServiceName,
+  POOL,
+  type PoolRuntime,
+  poolRuntime,
+  sourceConfigMapName,
   TenantKind,
   type TenantObject,
 } from '@plinth/api';
@@ -42,10 +51,15 @@ import {
   resourceOf,
   silentLogger,
 } from '@plinth/kube';
+import { request } from 'undici';
 
 interface EndpointSlice extends KubeObject {
   addressType?: string;
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }[];
+  endpoints?: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    targetRef?: { kind?: string; name?: string };
+  }[];
   ports?: { name?: string; port?: number }[];
 }
 
@@ -59,7 +73,19 @@ export interface KubeBackendOptions {
   logger?: Logger;
   /** How long a burst of changes is gathered before routes are rebuilt (default 50 ms). */
   settleMs?: number;
+  /** Longest a pool pod may take to load a function's code (default 10 s). */
+  specializeTimeoutMs?: number;
 }
+
+/** A pool pod this gateway specialized, served before its revision's EndpointSlice lists it. */
+interface Specialized {
+  url: string;
+  at: number;
+}
+/** How long a specialized pod is served from this gateway's own record at most. */
+const SPECIALIZED_TTL_MS = 60_000;
+/** Longest one wake of a revision is waited on (each request has its own, shorter deadline). */
+const WAKE_LIMIT_MS = 300_000;
 
 const SERVICE_NAME = 'kubernetes.io/service-name';
 const AUTOSCALER = 'plinth-autoscaler';
@@ -77,11 +103,18 @@ export class KubeBackend implements FunctionBackend {
   #settleMs: number;
   #timer: NodeJS.Timeout | undefined;
   #started = false;
+  #specializeTimeoutMs: number;
+  /** Pool pods taken by this gateway (`namespace/pod`), never offered again. */
+  #claimed = new Set<string>();
+  #specialized = new Map<string, Specialized[]>();
+  /** One wake per revision at a time: a burst at zero takes one pool pod, not one each. */
+  #waking = new Map<string, Promise<void>>();
 
   constructor(opts: KubeBackendOptions) {
     this.#client = opts.client;
     this.#log = (opts.logger ?? silentLogger).child({ backend: 'kubernetes' });
     this.#settleMs = opts.settleMs ?? 50;
+    this.#specializeTimeoutMs = opts.specializeTimeoutMs ?? 10_000;
     this.#functions = new Informer({
       client: opts.client,
       type: resourceOf(FunctionKind),
@@ -166,6 +199,15 @@ export class KubeBackend implements FunctionBackend {
         } else if (c.ready !== false) ready.push(url);
       }
     }
+    // A pool pod this gateway specialized, until the revision's slice lists it (or for a while).
+    const own = this.#specialized.get(revision);
+    if (own) {
+      const now = Date.now();
+      const live = own.filter((x) => now - x.at < SPECIALIZED_TTL_MS && !ready.includes(x.url));
+      if (live.length) this.#specialized.set(revision, live);
+      else this.#specialized.delete(revision);
+      for (const x of live) ready.push(x.url);
+    }
     // Instances still serving during their preStop delay take requests only when no other is
     // ready: a revision just taken out of traffic, before the gateway has seen the new traffic.
     return ready.length ? ready : terminating;
@@ -173,8 +215,33 @@ export class KubeBackend implements FunctionBackend {
 
   async wake(revision: string, signal: AbortSignal): Promise<void> {
     if (this.endpoints(revision).length > 0) return;
+    let waking = this.#waking.get(revision);
+    if (!waking) {
+      // Shared by every request waiting on this revision, so bounded by none of theirs.
+      waking = this.#wake(revision, AbortSignal.timeout(WAKE_LIMIT_MS)).finally(() => this.#waking.delete(revision));
+      this.#waking.set(revision, waking);
+    }
+    // Each request still gives up at its own deadline.
+    await Promise.race([
+      waking,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+    ]);
+  }
+
+  async #wake(revision: string, signal: AbortSignal): Promise<void> {
     const [namespace, name] = revision.split('/');
     if (!namespace || !name) throw new Error(`bad revision id "${revision}"`);
+    // The revision's own pod is started either way; a warm pool pod, when there is one, serves
+    // the first requests meanwhile.
+    const scaled = this.#scaleUp(namespace, name);
+    scaled.catch(() => {}); // awaited below, or logged once the pool pod serves
+    if (await this.#fromPool(namespace, name).catch((e: Error) => this.#poolFailed(revision, e))) {
+      scaled.catch((e: Error) => this.#log.warn({ revision, err: e.message }, 'could not scale the revision up'));
+      return;
+    }
     const ready = new Promise<void>((resolve, reject) => {
       const check = () => {
         if (this.endpoints(revision).length > 0) done(resolve);
@@ -191,17 +258,118 @@ export class KubeBackend implements FunctionBackend {
       }
       check();
     });
+    await scaled;
+    await ready;
+  }
+
+  async #scaleUp(namespace: string, name: string): Promise<void> {
     const scalePath = pathFor(Resources.Deployment, { namespace, name, subresource: 'scale' });
     const scale = await this.#client.request<{ spec?: { replicas?: number } }>('GET', scalePath);
     if ((scale.spec?.replicas ?? 0) === 0) {
-      this.#log.info({ revision }, 'waking revision from zero');
+      this.#log.info({ revision: `${namespace}/${name}` }, 'waking revision from zero');
       await this.#client.request('PATCH', scalePath, {
         body: { spec: { replicas: 1 } },
         contentType: 'application/merge-patch+json',
         query: { fieldManager: AUTOSCALER },
       });
     }
-    await ready;
+  }
+
+  #poolFailed(revision: string, e: Error): false {
+    this.#log.warn({ revision, err: e.message }, 'warm pool could not serve; waiting for the revision pod');
+    return false;
+  }
+
+  /**
+   * Specializes an idle pool pod of the namespace with the revision's code, when the revision
+   * is poolable: the latest revision of a Function whose status describes its current spec.
+   * Resolves true once the pod serves the function.
+   */
+  async #fromPool(namespace: string, revision: string): Promise<boolean> {
+    const fn = this.#functions
+      .list(namespace)
+      .find(
+        (f) =>
+          f.status?.latestCreatedRevision === revision &&
+          f.status.observedGeneration === f.metadata?.generation &&
+          !f.metadata?.deletionTimestamp,
+      );
+    if (!fn?.metadata?.name) return false;
+    const spec = FunctionKind.withDefaults(fn.spec);
+    const runtime = poolRuntime(spec);
+    const source = sourceConfigMapName(spec, revision);
+    if (!runtime || !source) return false;
+    const idle = this.#idlePoolPods(namespace, runtime);
+    if (idle.length === 0) return false;
+    const cm = await this.#client.get<KubeObject & { data?: Record<string, string>; binaryData?: unknown }>(
+      Resources.ConfigMap,
+      { namespace, name: source },
+    );
+    if (!cm?.data || cm.binaryData) return false;
+    const body = JSON.stringify({
+      files: cm.data,
+      handler: spec.handler ?? DefaultHandlers[runtime],
+      env: Object.fromEntries((spec.env ?? []).map((e) => [e.name, e.value ?? ''])),
+    });
+    for (const pod of idle.slice(0, 3)) {
+      this.#claimed.add(`${namespace}/${pod.name}`);
+      const res = await request(`${pod.url}/_/specialize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.#specializeTimeoutMs),
+      }).catch((e: Error) => e);
+      if (res instanceof Error) {
+        this.#log.warn({ pod: pod.name, err: res.message }, 'pool pod did not answer');
+        continue;
+      }
+      const text = await res.body.text();
+      if (res.statusCode === 409) continue; // another gateway took it first
+      if (res.statusCode !== 200) {
+        // The function itself does not load: its own pod would fail the same way.
+        this.#log.warn({ revision, pod: pod.name, status: res.statusCode, answer: text }, 'specialization failed');
+        return false;
+      }
+      const id = `${namespace}/${revision}`;
+      this.#specialized.set(id, [...(this.#specialized.get(id) ?? []), { url: pod.url, at: Date.now() }]);
+      this.#log.info({ revision: id, pod: pod.name, answer: text }, 'specialized a pool pod');
+      // Out of the pool (its ReplicaSet replaces it) and into the revision's Service, where the
+      // other gateways find it; the operator deletes it once the revision's own pod is ready.
+      this.#client
+        .request('PATCH', pathFor(Resources.Pod, { namespace, name: pod.name }), {
+          body: {
+            metadata: {
+              labels: {
+                [POOL.label]: null,
+                [POOL.pooled]: 'true',
+                [FUNCTION_LABELS.function]: fn.metadata.name,
+                [FUNCTION_LABELS.revision]: revision,
+              },
+            },
+          },
+          contentType: 'application/merge-patch+json',
+        })
+        .catch((e: Error) => this.#log.warn({ pod: pod.name, err: e.message }, 'could not move the pool pod'));
+      return true;
+    }
+    return false;
+  }
+
+  /** Ready, unclaimed pods of a namespace's pool, from the pool Service's EndpointSlices. */
+  #idlePoolPods(namespace: string, runtime: PoolRuntime): { name: string; url: string }[] {
+    const pods: { name: string; url: string }[] = [];
+    for (const slice of this.#slices.list(namespace)) {
+      if (slice.metadata?.labels?.[SERVICE_NAME] !== POOL.name(runtime)) continue;
+      const port = slice.ports?.find((p) => p.name === 'http')?.port ?? 8080;
+      for (const ep of slice.endpoints ?? []) {
+        const ip = ep.addresses[0];
+        const name = ep.targetRef?.name;
+        if (!ip || !name || ep.conditions?.ready === false || ep.conditions?.terminating) continue;
+        if (this.#claimed.has(`${namespace}/${name}`)) continue;
+        pods.push({ name, url: slice.addressType === 'IPv6' ? `http://[${ip}]:${port}` : `http://${ip}:${port}` });
+      }
+    }
+    return pods;
   }
 
   #notify(slice: EndpointSlice): void {

@@ -1,6 +1,6 @@
 // The operator's configuration: read once at start-up, validated, with documented defaults.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_IMAGES, imageRef, type Placement, parsePlacement, type Runtime } from '@plinth/api';
+import { DEFAULT_IMAGES, DEFAULT_POOL_SIZE, imageRef, type Placement, parsePlacement, type Runtime } from '@plinth/api';
 
 export interface OperatorConfig {
   /** Runtime images that serve the contract; node/python load code, go/java run a build output. */
@@ -37,6 +37,13 @@ export interface OperatorConfig {
    * even when listed.
    */
   grantableRoles: string[];
+  /**
+   * Warm pool pods per namespace and pool runtime (PLINTH_POOL_SIZE, default DEFAULT_POOL_SIZE;
+   * 0 turns the pool off): they serve a poolable Function's first requests from zero.
+   */
+  poolSize: number;
+  /** The gateway's ServiceAccount, which the pool's namespace Role is bound to. */
+  gatewayServiceAccount: string;
   /** Node selector and tolerations of every pod the operator renders (PLINTH_PLACEMENT, JSON). */
   placement: Placement;
   fieldManager: string;
@@ -90,10 +97,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
     platformNamespace,
     placement: parsePlacement(env.PLINTH_PLACEMENT),
+    poolSize: poolSizeFrom(env.PLINTH_POOL_SIZE),
+    gatewayServiceAccount: env.PLINTH_GATEWAY_SERVICE_ACCOUNT ?? 'plinth-gateway',
     grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
       .split(',')
       .map((r) => r.trim())
       .filter(Boolean),
     fieldManager: 'plinth-operator',
   };
+}
+
+function poolSizeFrom(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_POOL_SIZE;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 20) {
+    throw new Error(`PLINTH_POOL_SIZE must be a whole number from 0 to 20, got "${value}"`);
+  }
+  return n;
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_IMAGES, type ImageSource, type Placement, PlacementSchema } from '@plinth/api';
+import { DEFAULT_IMAGES, DEFAULT_POOL_SIZE, type ImageSource, type Placement, PlacementSchema } from '@plinth/api';
 import { IdentityConfigSchema } from '@plinth/tenancy';
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -142,7 +142,16 @@ export const PlatformConfigSchema = Type.Object(
           gpu: Toggle('NVIDIA GPU Operator. Default: off.'),
           vcluster: Toggle('vcluster for tenants that want a virtual cluster. Default: off (dev), on (prod).'),
           gitops: Toggle('Flux: owns the install order of everything above.'),
-          plinth: Toggle("Plinth's own chart: CRDs, operator, gateway.", { replicas: Replicas }),
+          plinth: Toggle("Plinth's own chart: CRDs, operator, gateway.", {
+            replicas: Replicas,
+            poolSize: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: 20,
+                description: `Warm pool pods per namespace and runtime (node, python) that wake functions from zero; 0 turns the pool off. Default: ${DEFAULT_POOL_SIZE}.`,
+              }),
+            ),
+          }),
         },
         { additionalProperties: false },
       ),
@@ -191,6 +200,8 @@ export interface PlatformConfig {
   kafkaReplicas: number;
   postgresInstances: number;
   plinthReplicas: number;
+  /** Warm pool pods per namespace and pool runtime. */
+  poolSize: number;
   fluentd: boolean;
 }
 
@@ -273,6 +284,7 @@ export function resolveConfig(input: unknown, source = 'config'): PlatformConfig
     kafkaReplicas: c.components?.kafka?.replicas ?? replicas,
     postgresInstances: c.components?.postgres?.instances ?? replicas,
     plinthReplicas: c.components?.plinth?.replicas ?? (prod ? 2 : 1),
+    poolSize: c.components?.plinth?.poolSize ?? DEFAULT_POOL_SIZE,
     fluentd: c.components?.logging?.fluentd ?? false,
   };
 }

@@ -8,6 +8,7 @@
 import {
   FunctionKind,
   type FunctionObject,
+  POOL,
   resolveTraffic,
   revisionName,
   revisionNumber,
@@ -28,6 +29,7 @@ import {
 import type { OperatorConfig } from '../config.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
 import { statusWriter, withConditions } from '../status.ts';
+import { planPools, pooledPodsToDelete, renderPool, unusedPoolRuntimes } from './pool.ts';
 import {
   functionURL,
   LABELS,
@@ -259,6 +261,41 @@ export function functionReconciler(deps: FunctionDeps) {
     }
     for (const rev of stopped) {
       if ((byName.get(rev)?.spec?.replicas ?? 1) !== 0) await scale(ns, rev, 0);
+    }
+
+    // 6. The namespace's warm pools, and this Function's pool pods that have done their job.
+    await syncPools(ns, { ...fn, status: { ...fn.status, latestCreatedRevision: latestCreated } });
+    const pooled = await client.list<KubeObject>(Resources.Pod, {
+      namespace: ns,
+      labelSelector: `${POOL.pooled}=true,${LABELS.function}=${name}`,
+    });
+    const readyRevisions = new Set([...byName.keys()].filter(ready));
+    for (const pod of pooledPodsToDelete(pooled.items, serving, readyRevisions)) {
+      await client.delete(Resources.Pod, { namespace: ns, name: pod });
+      ctx.log.info({ pod }, 'deleted pool pod: its revision has its own pod, or left traffic');
+    }
+  }
+
+  /** Applies the pools the namespace's poolable Functions need and deletes the others. */
+  async function syncPools(ns: string, current: FunctionObject): Promise<void> {
+    const all = (await client.list<FunctionObject & KubeObject>(FunctionType, { namespace: ns })).items;
+    const functions = all.map((f) => (f.metadata?.uid === current.metadata.uid ? current : f));
+    const plan = config.poolSize > 0 ? planPools(functions) : new Map();
+    for (const [runtime, { owners, sources }] of plan) {
+      const [deployment, service, role, binding] = renderPool(ns, runtime, owners, sources, config);
+      await client.apply(Resources.Role, role as KubeObject, manager);
+      await client.apply(Resources.RoleBinding, binding as KubeObject, manager);
+      await client.apply(Resources.Service, service as KubeObject, manager);
+      await client.apply(Resources.Deployment, deployment as KubeObject, manager);
+    }
+    for (const runtime of unusedPoolRuntimes(plan)) {
+      if (!(await client.get(Resources.Deployment, { namespace: ns, name: POOL.name(runtime) }))) continue;
+      await client.delete(Resources.Deployment, { namespace: ns, name: POOL.name(runtime) });
+      await client.delete(Resources.Service, { namespace: ns, name: POOL.name(runtime) });
+    }
+    if (plan.size === 0 && (await client.get(Resources.RoleBinding, { namespace: ns, name: POOL.gatewayRole }))) {
+      await client.delete(Resources.RoleBinding, { namespace: ns, name: POOL.gatewayRole });
+      await client.delete(Resources.Role, { namespace: ns, name: POOL.gatewayRole });
     }
   }
 

@@ -1,14 +1,18 @@
 // Pure rendering of a Function revision's children: same input, same output, to the byte.
-import { DefaultHandlers, type FunctionObject, placementSpec, type RevisionTemplate, type Runtime } from '@plinth/api';
+import {
+  DefaultHandlers,
+  FUNCTION_LABELS,
+  type FunctionObject,
+  placementSpec,
+  type RevisionTemplate,
+  type Runtime,
+  sourceConfigMapName,
+} from '@plinth/api';
 import { defaultPrefix } from '@plinth/faas';
 import { type KubeObject, ownerReference, restrictedContainer, restrictedPod } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 
-export const LABELS = {
-  function: 'plinth.dev/function',
-  revision: 'plinth.dev/revision',
-  managedBy: 'app.kubernetes.io/managed-by',
-} as const;
+export const LABELS = FUNCTION_LABELS;
 export const TEMPLATE_HASH = 'plinth.dev/template-hash';
 
 const CODE_DIR = '/var/plinth/function';
@@ -104,7 +108,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
     } else {
       volumes.push({
         name: 'source',
-        configMap: { name: src.inline !== undefined ? `${revision}-source` : src.configMap?.name },
+        configMap: { name: sourceConfigMapName(template, revision) },
       });
     }
     if (compiled && runtime) {

@@ -144,6 +144,11 @@ export const FunctionSpecSchema = Type.Object({
       }),
       scaleToZeroAfterSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
       scaleDownDelaySeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+      pool: Type.Boolean({
+        default: true,
+        description:
+          "Wake from zero on a warm pool pod of this namespace (node and python functions whose code is inline or in a ConfigMap and whose env has plain values): the pool pod takes the first requests while the revision's own pod starts. false: always wait for the revision's own pod.",
+      }),
     },
     { default: {} },
   ),
@@ -273,6 +278,51 @@ export function revisionTemplate(spec: FunctionSpec) {
   };
 }
 export type RevisionTemplate = ReturnType<typeof revisionTemplate>;
+
+/** Labels on a Function's children: its pods, Deployments and Services carry the first two. */
+export const FUNCTION_LABELS = {
+  function: 'plinth.dev/function',
+  revision: 'plinth.dev/revision',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** Runtimes whose generic process can be handed a function's code: the warm pool's. */
+export const PoolRuntimes = ['node', 'python'] as const satisfies readonly Runtime[];
+export type PoolRuntime = (typeof PoolRuntimes)[number];
+/** Warm pool pods per namespace and pool runtime, unless the platform config says otherwise. */
+export const DEFAULT_POOL_SIZE = 1;
+/**
+ * The warm pool's names, shared by the operator (which runs the pools) and the gateway (which
+ * specializes their pods): a pool is a Deployment and a Service `plinth-pool-<runtime>` per
+ * namespace, its idle pods labelled POOL_LABEL=<runtime>; a specialized pod leaves the pool
+ * (the label goes, so the pool replaces it) and joins its revision with POOLED_LABEL=true.
+ */
+export const POOL = {
+  label: 'plinth.dev/pool',
+  pooled: 'plinth.dev/pooled',
+  name: (runtime: PoolRuntime) => `plinth-pool-${runtime}`,
+  /** The namespace Role (and RoleBinding) that lets the gateway read the code and relabel pods. */
+  gatewayRole: 'plinth-gateway-pool',
+} as const;
+
+/** The ConfigMap holding a revision's code: the inline source's own, or the one the spec names. */
+export function sourceConfigMapName(spec: Pick<FunctionSpec, 'source'>, revision: string): string | undefined {
+  if (spec.source?.inline !== undefined) return `${revision}-source`;
+  return spec.source?.configMap?.name;
+}
+
+/**
+ * The pool runtime that can serve this Function's revisions from a warm pod, or undefined: the
+ * code must be text the gateway can hand over (inline or a ConfigMap), its env plain values
+ * (a pool pod holds no Secret), and no GPU or image of its own.
+ */
+export function poolRuntime(spec: FunctionSpec): PoolRuntime | undefined {
+  const runtime = PoolRuntimes.find((r) => r === spec.runtime);
+  if (!runtime || spec.scaling?.pool === false || spec.image || spec.envFrom?.length) return undefined;
+  if (spec.resources?.gpu || !(spec.source?.inline !== undefined || spec.source?.configMap)) return undefined;
+  if (spec.env?.some((e) => e.valueFrom || e.value === undefined)) return undefined;
+  return runtime;
+}
 
 /** A stable hash of the revision template: JSON with sorted keys, undefined dropped. */
 export function templateHash(template: RevisionTemplate): string {

@@ -21,12 +21,18 @@ import { TenantKind } from './tenant.ts';
 export const kinds = [DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, Sample, TenantKind] as const;
 export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchema } from './database.ts';
 export {
+  DEFAULT_POOL_SIZE,
   DefaultHandlers,
+  FUNCTION_LABELS,
   FunctionKind,
   FunctionNameRule,
   type FunctionObject,
   type FunctionSpec,
   FunctionSpecSchema,
+  POOL,
+  type PoolRuntime,
+  PoolRuntimes,
+  poolRuntime,
   type ResolvedTarget,
   type RevisionTemplate,
   type Runtime,
@@ -35,6 +41,7 @@ export {
   revisionName,
   revisionNumber,
   revisionTemplate,
+  sourceConfigMapName,
   templateHash,
 } from './function.ts';
 export {

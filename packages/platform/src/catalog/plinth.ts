@@ -4,6 +4,7 @@
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
 import {
   DatabaseKind,
+  DEFAULT_POOL_SIZE,
   FunctionKind,
   GraphQLApiKind,
   imageRef,
@@ -65,7 +66,10 @@ const operatorRules = [
   { apiGroups: ['helm.toolkit.fluxcd.io'], resources: ['helmreleases'], verbs: [...READ, ...WRITE] },
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
-  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: [...READ, ...WRITE] },
+  // Warm pools: the Role that lets the gateway read a namespace's poolable code and move the pod
+  // it specializes (which the operator must hold to grant), and deleting pool pods done serving.
+  { apiGroups: [''], resources: ['pods'], verbs: [...READ, 'patch', 'delete'] },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
   // Tenants bind the tenant roles without the operator holding what they grant.
   {
     apiGroups: ['rbac.authorization.k8s.io'],
@@ -213,6 +217,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
             ...(Object.keys(placementSpec(c.placement)).length
               ? { PLINTH_PLACEMENT: JSON.stringify(c.placement) }
               : {}),
+            ...(c.poolSize !== DEFAULT_POOL_SIZE ? { PLINTH_POOL_SIZE: String(c.poolSize) } : {}),
             PLINTH_GATEWAY_URL: gatewayURL,
             // Where pods deliver (Kafka trigger connectors): the Service, with its CA under TLS.
             PLINTH_GATEWAY_INTERNAL_URL: `${tls ? 'https' : 'http'}://plinth-gateway.${PLINTH_NAMESPACE}.svc:443`,
