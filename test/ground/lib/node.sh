@@ -197,8 +197,16 @@ start_containerd() {
   fi
   if ! nctr -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE"; then
     log "importing $PAUSE_IMAGE"
-    nctr -n k8s.io images import "$BIN/pause-$K8S_VERSION/pause.oci.tar" 2>&1 >/dev/null | grep -v DEPRECATION >&2 || true
-    nctr -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE" || die "could not import $PAUSE_IMAGE"
+    # containerd answers `version` before every plugin has loaded: on a fresh machine the first
+    # import can come too early, so it is tried for a while, and its output shown if it never takes.
+    local out="" i
+    for i in $(seq 1 30); do
+      out=$(nctr -n k8s.io images import "$BIN/pause-$K8S_VERSION/pause.oci.tar" 2>&1 | grep -v DEPRECATION || true)
+      nctr -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE" && return 0
+      sleep 1
+    done
+    printf '%s\n' "$out" >&2
+    die "could not import $PAUSE_IMAGE (from $BIN/pause-$K8S_VERSION/pause.oci.tar)"
   fi
 }
 
