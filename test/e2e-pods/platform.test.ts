@@ -1,15 +1,12 @@
-// Plinth as a user runs it: its images, built here and pushed to the ground's registry, installed
-// with `plinth up` (Plinth's own part only: no Flux parts), the operator and the gateway running
-// as pods on the ground's real node under their own ServiceAccounts, and a Function applied the
-// way the README says (its code in a ConfigMap) waking from zero on the real node and answering
-// through the gateway pod. Nothing here runs the operator or the gateway in process or as admin:
+// Plinth as a user runs it (installed by ./install.ts: its images from the ground's registry,
+// `plinth up`, the operator and the gateway as pods on the real node under their own
+// ServiceAccounts), then what a user does: the examples applied the way the README says, a
+// canary, a rollout, scale to zero and back, a Kafka trigger, a GraphQL API, a tenant. Nothing here runs the operator or the gateway in process or as admin:
 // the admin kubeconfig only installs, like a cluster administrator running `plinth up`.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import {
   DatabaseKind,
   type DatabaseObject,
@@ -25,21 +22,18 @@ import {
   groundPg,
   groundPodKafka,
   groundPodPgSecretData,
-  plinthOnlyConfig,
   requireGround,
   uniqueName,
 } from '@plinth/ground';
-import { getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { push } from '@plinth/oci';
+import { getCondition, type KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { DATABASE_MARKER } from '@plinth/operator';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { produce, readTopic } from '../../apps/connector/test/support.ts';
-import { buildImages } from '../../images/build.ts';
+import { type Installed, installPlinth, podReport, poolReady } from './install.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const cli = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
 const IMAGES: PlinthImage[] = [
   'operator',
   'gateway',
@@ -55,55 +49,14 @@ const IMAGES: PlinthImage[] = [
 const EXAMPLES = ['01-hello-node', '02-hello-python', '03-hello-go', '04-hello-java'];
 const tag = `e2e-${Date.now().toString(36)}`;
 let admin: KubeClient;
-let config: string;
+let installed: Installed | undefined;
 let ns: string;
-const exec = promisify(execFile);
-
-async function plinth(...args: string[]): Promise<string> {
-  const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
-    env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout + stderr;
-}
-
-/** The gateway Service's in-cluster address (this machine routes to the Service network). */
-async function gatewayURL(): Promise<string> {
-  const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
-    namespace: 'plinth-system',
-    name: 'plinth-gateway',
-  });
-  return `http://${svc?.spec.clusterIP}:443`;
-}
-
-/** What a failure needs: the pods of a namespace, their events and their logs. */
-async function podReport(namespace: string): Promise<string> {
-  const run = (args: string[]) =>
-    exec('kubectl', args, { env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') } }).then(
-      (r) => r.stdout,
-      (e: Error) => e.message,
-    );
-  return [
-    await run(['get', 'pods', '-o', 'wide', '-n', namespace]),
-    await run(['get', 'events', '--sort-by=.lastTimestamp', '-n', namespace]),
-    await run(['logs', '-n', namespace, '--all-containers', '--tail=40', '-l', 'app.kubernetes.io/part-of=plinth']),
-  ].join('\n');
-}
+const gatewayURL = () => (installed as Installed).gatewayURL();
 
 before(async () => {
   await requireGround('kubernetes', 'registry', 'node', 'postgres', 'kafka');
-  admin = KubeClient.load(ground('KUBECONFIG'));
-  const registry = ground('REGISTRY');
-  const ca = readFileSync(ground('REGISTRY_CA_FILE'), 'utf8');
-  for (const b of await buildImages(IMAGES, tag)) await push({ host: registry, ca }, `plinth/${b.name}`, tag, b.image);
-  const [key, value] = ground('NODE_LABEL').split('=');
-  config = plinthOnlyConfig({
-    images: { registry: `${registry}/plinth`, tag },
-    placement: {
-      nodeSelector: { [key ?? '']: value ?? '' },
-      tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],
-    },
-  });
+  installed = await installPlinth(IMAGES, tag);
+  admin = installed.admin;
   ns = uniqueName('e2e');
   await admin.create(Resources.Namespace, { metadata: { name: ns } });
 });
@@ -116,40 +69,16 @@ after(async () => {
     async () => ((await admin.get(Resources.Namespace, { name: ns })) ? undefined : true),
     120_000,
   ).catch(() => {});
-  if (config) await plinth('down').catch(() => {});
-  // Later suites install the CRDs again; let these finish going first.
-  await eventually(
-    'Plinth CRDs deleted',
-    async () =>
-      (await admin.get(Resources.CustomResourceDefinition, { name: 'functions.plinth.dev' })) ? undefined : true,
-    120_000,
-  );
+  await installed?.uninstall();
 });
 
 describe('the platform in pods', () => {
   it('plinth up runs the operator and the gateway from their images on the real node', async () => {
-    const out = await plinth('up', '-c', config);
-    assert.match(out, /plinth/);
-    for (const name of ['plinth-operator', 'plinth-gateway']) {
-      const d = await eventually(
-        `${name} available`,
-        async () => {
-          const dep = await admin.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
-            namespace: 'plinth-system',
-            name,
-          });
-          return (dep?.status?.availableReplicas ?? 0) >= 1 && dep;
-        },
-        180_000,
-      ).catch(async (e) => {
-        throw new Error(`${(e as Error).message}\n${await podReport('plinth-system')}`);
-      });
-      assert.ok(d);
-    }
     const pods = await admin.list<KubeObject & { spec: { nodeName?: string; serviceAccountName?: string } }>(
       Resources.Pod,
       { namespace: 'plinth-system' },
     );
+    assert.ok(pods.items.length >= 2);
     for (const p of pods.items) {
       assert.equal(p.spec.nodeName, ground('NODE_NAME'), `${p.metadata?.name} runs on the real node`);
       assert.match(p.spec.serviceAccountName ?? '', /^plinth-(operator|gateway)$/, 'under its own ServiceAccount');
@@ -157,10 +86,6 @@ describe('the platform in pods', () => {
   });
 
   it('the four examples, applied as the README says, wake from zero on the real node and answer through the gateway pod', async () => {
-    const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
-      namespace: 'plinth-system',
-      name: 'plinth-gateway',
-    });
     const started = Date.now();
     const names: string[] = [];
     for (const example of EXAMPLES) {
@@ -179,7 +104,7 @@ describe('the platform in pods', () => {
       const body = await eventually(
         `${name} answering through the gateway`,
         async () => {
-          const r = await fetch(`http://${svc?.spec.clusterIP}:443/fn/${ns}/${name}?name=Ada`, {
+          const r = await fetch(`${await gatewayURL()}/fn/${ns}/${name}?name=Ada`, {
             signal: AbortSignal.timeout(60_000),
           });
           return r.status === 200 && ((await r.json()) as { message?: string; runtime?: string });
@@ -227,11 +152,7 @@ describe('the platform in pods', () => {
       },
       120_000,
     );
-    const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
-      namespace: 'plinth-system',
-      name: 'plinth-gateway',
-    });
-    const base = `http://${svc?.spec.clusterIP}:443/fn/${ns}/hello-node`;
+    const base = `${await gatewayURL()}/fn/${ns}/hello-node`;
     // The canary answers at its tag first, so both revisions are awake before counting.
     await eventually(
       'the canary answering at @canary',
@@ -331,7 +252,7 @@ describe('the platform in pods', () => {
     assert.ok((seen.get('Hello, Ada') ?? 0) > 20 && (seen.get('Howdy, Ada') ?? 0) > 20);
   });
 
-  it('scales to zero when idle and wakes from zero on the real node, measured', async () => {
+  it('scales to zero when idle and wakes from zero on a warm pool pod of the namespace, measured', async () => {
     const fnType = resourceOf(FunctionKind);
     const base = `${await gatewayURL()}/fn/${ns}/hello-python?name=Ada`;
     await admin.mergePatch(
@@ -358,16 +279,24 @@ describe('the platform in pods', () => {
         throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
       });
       idles.push(Date.now() - idleSince);
+      await poolReady(ns, 'python');
       const t0 = performance.now();
       const r = await fetch(base, { signal: AbortSignal.timeout(60_000) });
       assert.equal(r.status, 200);
       assert.equal(((await r.json()) as { message?: string }).message, 'Howdy, Ada');
       wakes.push(Math.round(performance.now() - t0));
+      // The first answer came from a warm pool pod, moved into the revision (its preStop keeps
+      // it listed for seconds after the revision's own pod takes over).
+      const pooled = await admin.list(Resources.Pod, {
+        namespace: ns,
+        labelSelector: 'plinth.dev/pooled=true,plinth.dev/function=hello-python',
+      });
+      assert.ok(pooled.items.length >= 1, `a pool pod served wake ${round + 1}\n${await podReport(ns)}`);
     }
     process.stdout.write(
       `# scale to zero: idle to no pods ${idles.join(', ')} ms (scaleToZeroAfterSeconds 3, then the preStop delay and the drain)\n`,
     );
-    process.stdout.write(`# wake from zero through the gateway pod: ${wakes.join(', ')} ms\n`);
+    process.stdout.write(`# wake from zero on a warm pool pod through the gateway pod: ${wakes.join(', ')} ms\n`);
     assert.equal(wakes.length, 3);
   });
 
@@ -636,7 +565,7 @@ describe('the platform in pods', () => {
       const body = await eventually(
         "the tenant's Function answering through the gateway",
         async () => {
-          const r = await fetch(`http://${svc?.spec.clusterIP}:443/fn/${home}/greet`, {
+          const r = await fetch(`${await gatewayURL()}/fn/${home}/greet`, {
             signal: AbortSignal.timeout(60_000),
           });
           return r.status === 200 && ((await r.json()) as { message?: string });

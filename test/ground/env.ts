@@ -211,10 +211,10 @@ export function groundRealNodePlacement() {
 
 /**
  * A platform config file with only Plinth's own part: the parts installed through Flux (which
- * the ground does not run) switched off, plus `extra`. JSON, which the config loader reads as
- * it reads YAML.
+ * the ground does not run) switched off, plus `extra` (and `plinth`, the settings of Plinth's
+ * own part). JSON, which the config loader reads as it reads YAML.
  */
-export function plinthOnlyConfig(extra: Record<string, unknown> = {}): string {
+export function plinthOnlyConfig(extra: Record<string, unknown> = {}, plinth: Record<string, unknown> = {}): string {
   const off = { enabled: false };
   const file = join(mkdtempSync(join(tmpdir(), 'plinth-config-')), 'platform.json');
   writeFileSync(
@@ -231,6 +231,7 @@ export function plinthOnlyConfig(extra: Record<string, unknown> = {}): string {
         monitoring: off,
         logging: off,
         headlamp: off,
+        ...(Object.keys(plinth).length ? { plinth } : {}),
       },
     }),
   );

@@ -99,7 +99,7 @@ describe('the warm pool plan', () => {
     ]);
   });
 
-  it("deletes a specialized pod once its revision's own pod is ready, or once the revision leaves traffic", () => {
+  it('deletes a specialized pod once its revision has its own ready pod or is at zero, or leaves traffic', () => {
     const pod = (name: string, revision: string, deleting = false) =>
       ({
         metadata: {

@@ -5,7 +5,8 @@
 // tenants' code. The gateway takes an idle pod on a revision's first request from zero, hands
 // it the code (POST /_/specialize) and moves it out of the pool into the revision's Service;
 // the pool's ReplicaSet replaces it. Once the revision's own pod is ready, or the revision leaves
-// traffic, the Function reconcile deletes the specialized pod (pooledPodsToDelete).
+// traffic, or is scaled to zero, the Function reconcile deletes the specialized pod
+// (pooledPodsToDelete).
 import {
   FUNCTION_LABELS,
   FunctionKind,
@@ -137,19 +138,20 @@ export const unusedPoolRuntimes = (plan: Map<PoolRuntime, unknown>): PoolRuntime
   PoolRuntimes.filter((r) => !plan.has(r));
 
 /**
- * Specialized pool pods of a Function that have done their job: their revision's own pod is
- * ready (it takes over), or the revision no longer serves.
+ * Specialized pool pods of a Function that have done their job: their revision no longer
+ * serves, or is `settled`: its own pod is ready (it takes over), or the autoscaler has scaled
+ * it to zero (the pool pod is capacity of the revision like any other, and goes with it).
  */
 export function pooledPodsToDelete(
   pods: KubeObject[],
   serving: ReadonlySet<string>,
-  readyRevisions: ReadonlySet<string>,
+  settled: ReadonlySet<string>,
 ): string[] {
   return pods
     .filter((p) => !p.metadata?.deletionTimestamp)
     .filter((p) => {
       const rev = p.metadata?.labels?.[FUNCTION_LABELS.revision] ?? '';
-      return !serving.has(rev) || readyRevisions.has(rev);
+      return !serving.has(rev) || settled.has(rev);
     })
     .map((p) => p.metadata?.name ?? '')
     .filter(Boolean);

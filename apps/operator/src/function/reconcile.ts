@@ -269,10 +269,10 @@ export function functionReconciler(deps: FunctionDeps) {
       namespace: ns,
       labelSelector: `${POOL.pooled}=true,${LABELS.function}=${name}`,
     });
-    const readyRevisions = new Set([...byName.keys()].filter(ready));
-    for (const pod of pooledPodsToDelete(pooled.items, serving, readyRevisions)) {
+    const settled = new Set([...byName.keys()].filter((r) => ready(r) || byName.get(r)?.spec?.replicas === 0));
+    for (const pod of pooledPodsToDelete(pooled.items, serving, settled)) {
       await client.delete(Resources.Pod, { namespace: ns, name: pod });
-      ctx.log.info({ pod }, 'deleted pool pod: its revision has its own pod, or left traffic');
+      ctx.log.info({ pod }, 'deleted pool pod: its revision has its own pod, is at zero, or left traffic');
     }
   }
 
