@@ -262,7 +262,9 @@ describe('the platform in pods', () => {
     );
     const wakes: number[] = [];
     const idles: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    // One round: the autoscaler's 60 s stable window makes each trip to zero take a minute or
+    // more (bench/coldstart-cluster.ts takes 20 samples of the wake alone).
+    for (let round = 0; round < 1; round++) {
       const idleSince = Date.now();
       await eventually(
         'hello-python at zero replicas, its pods gone',
@@ -297,7 +299,7 @@ describe('the platform in pods', () => {
       `# scale to zero: idle to no pods ${idles.join(', ')} ms (scaleToZeroAfterSeconds 3, then the preStop delay and the drain)\n`,
     );
     process.stdout.write(`# wake from zero on a warm pool pod through the gateway pod: ${wakes.join(', ')} ms\n`);
-    assert.equal(wakes.length, 3);
+    assert.equal(wakes.length, 1);
   });
 
   it("a KafkaTrigger's connector pod consumes over SASL_SSL and delivers through the in-cluster gateway, at least once", async () => {

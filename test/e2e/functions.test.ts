@@ -31,7 +31,8 @@ before(async () => {
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = buildOperator({
     client,
-    config: configFromEnv({}),
+    // kwok's pods run nothing: no warm pool here (test/e2e-pods has it on the real node).
+    config: configFromEnv({ PLINTH_POOL_SIZE: '0' }),
     namespace: ns,
     concurrency: async () => new Map(),
     autoscaleIntervalMs: 3_600_000,

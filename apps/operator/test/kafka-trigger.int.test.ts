@@ -20,7 +20,7 @@ const TriggerType = resourceOf(KafkaTriggerKind);
 let client: KubeClient;
 let ns: string;
 let operator: Operator;
-const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.plinth-system.svc' });
+const config = configFromEnv({ PLINTH_GATEWAY_INTERNAL_URL: 'http://gateway.plinth-system.svc' });
 
 before(async () => {
   await requireGround('kubernetes');

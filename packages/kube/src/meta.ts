@@ -80,10 +80,14 @@ export const restrictedContainer = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
-/** The pod-level securityContext for the same. */
+/**
+ * The pod-level securityContext for the same. fsGroup makes mounted Secrets and ConfigMaps
+ * (mode 0440) readable by the pod's user.
+ */
 export const restrictedPod = {
   runAsNonRoot: true,
   runAsUser: 65532,
   runAsGroup: 65532,
+  fsGroup: 65532,
   seccompProfile: { type: 'RuntimeDefault' },
 };

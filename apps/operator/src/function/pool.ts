@@ -61,7 +61,7 @@ export function renderPool(
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             terminationGracePeriodSeconds: PRESTOP_SECONDS + 70,
-            securityContext: { ...restrictedPod, fsGroup: 65532 },
+            securityContext: restrictedPod,
             ...placementSpec(config.placement),
             containers: [
               {

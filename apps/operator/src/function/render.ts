@@ -169,7 +169,7 @@ export function renderDeployment(input: RevisionInput, config: OperatorConfig): 
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: PRESTOP_SECONDS + Math.min(template.timeoutSeconds, 60) + 10,
-          securityContext: { ...restrictedPod, fsGroup: 65532 },
+          securityContext: restrictedPod,
           ...placementSpec({
             ...config.placement,
             tolerations: [
