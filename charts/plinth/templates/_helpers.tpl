@@ -40,6 +40,18 @@ seccompProfile:
       fieldPath: status.podIP
 {{- end }}
 
+{{/* The pod's node selector and tolerations, when set. */}}
+{{- define "plinth.placement" -}}
+{{- with .Values.placement.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.placement.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
 {{/* Spread over nodes and keep one up during disruptions, when replicated. */}}
 {{- define "plinth.spread" -}}
 {{- if gt (int .root.Values.replicas) 1 }}

@@ -6,7 +6,7 @@
 // follow @plinth/api. With --check, writes nothing and exits 1 if stale.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_IMAGES, PLINTH_VERSION } from '@plinth/api';
+import { DEFAULT_IMAGES, DEFAULT_POOL_SIZE, PLINTH_VERSION } from '@plinth/api';
 import { stringify } from 'yaml';
 import { PLINTH_NAMESPACE, plinthManifests, resolveConfig } from '../src/index.ts';
 
@@ -54,6 +54,7 @@ edit('Chart.yaml', [
   [/^appVersion: .*$/m, `appVersion: "${PLINTH_VERSION}"`],
 ]);
 edit('values.yaml', [
+  [/^poolSize: .*$/m, `poolSize: ${DEFAULT_POOL_SIZE}`],
   [
     /^(image:\n(?: {2}#.*\n)*) {2}registry: .*\n {2}tag: .*$/m,
     `$1  registry: ${DEFAULT_IMAGES.registry}\n  tag: "${DEFAULT_IMAGES.tag}"`,

@@ -47,6 +47,23 @@ describe('charts/plinth', () => {
       ['replicas=2', 'tls.enabled=true', 'domain=example.com', 'platformAdminGroups={platform-admins}'],
       { domain: 'example.com', components: { plinth: { replicas: 2 } }, platformAdminGroups: ['platform-admins'] },
     ],
+    [
+      'placed on labelled, tainted nodes, a bigger warm pool',
+      [
+        'placement.nodeSelector.pool=plinth',
+        'placement.tolerations[0].key=dedicated',
+        'placement.tolerations[0].operator=Exists',
+        'placement.tolerations[0].effect=NoSchedule',
+        'poolSize=3',
+      ],
+      {
+        components: { certManager: { enabled: false }, plinth: { poolSize: 3 } },
+        placement: {
+          nodeSelector: { pool: 'plinth' },
+          tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }],
+        },
+      },
+    ],
   ] as const) {
     it(`renders what plinth up applies (${name})`, async () => {
       const c = resolveConfig(config);

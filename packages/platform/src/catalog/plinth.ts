@@ -4,7 +4,6 @@
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
 import {
   DatabaseKind,
-  DEFAULT_POOL_SIZE,
   FunctionKind,
   GraphQLApiKind,
   imageRef,
@@ -155,6 +154,14 @@ function rbac(name: string, rules: unknown[]): Record<string, unknown>[] {
   ];
 }
 
+/** JSON with object keys sorted, as helm's toJson writes it: the chart and `plinth up` agree. */
+const sortedJson = (v: unknown): string =>
+  JSON.stringify(v, (_, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+
 export function plinthManifests(c: PlatformConfig): KubeObject[] {
   const tls = c.enabled.certManager;
   const env = (pairs: Record<string, string>) => Object.entries(pairs).map(([name, value]) => ({ name, value }));
@@ -215,9 +222,9 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
             PLINTH_IMAGE_REGISTRY: c.images.registry,
             PLINTH_IMAGE_TAG: c.images.tag,
             ...(Object.keys(placementSpec(c.placement)).length
-              ? { PLINTH_PLACEMENT: JSON.stringify(c.placement) }
+              ? { PLINTH_PLACEMENT: sortedJson({ nodeSelector: {}, tolerations: [], ...c.placement }) }
               : {}),
-            ...(c.poolSize !== DEFAULT_POOL_SIZE ? { PLINTH_POOL_SIZE: String(c.poolSize) } : {}),
+            PLINTH_POOL_SIZE: String(c.poolSize),
             PLINTH_GATEWAY_URL: gatewayURL,
             // Where pods deliver (Kafka trigger connectors): the Service, with its CA under TLS.
             PLINTH_GATEWAY_INTERNAL_URL: `${tls ? 'https' : 'http'}://plinth-gateway.${PLINTH_NAMESPACE}.svc:443`,
