@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { FunctionKind, type FunctionObject, type FunctionSpec, POOL } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 import { configFromEnv } from '../src/config.ts';
-import { planPools, pooledPodsToDelete, renderPool } from '../src/function/pool.ts';
+import { planPools, pooledPodsToDelete, renderPool, renderPoolAccess } from '../src/function/pool.ts';
 
 const fn = (name: string, spec: Partial<FunctionSpec>, latest = `${name}-00001`): FunctionObject =>
   ({
@@ -54,13 +54,10 @@ describe('the warm pool plan', () => {
       fn('a', { runtime: 'node', source: { inline: 'x' } }),
       fn('b', { runtime: 'node', source: { inline: 'y' } }),
     ];
-    const [deployment, service, role, binding] = renderPool(
-      'team-a',
-      'node',
-      owners,
-      ['a-00001-source'],
-      config,
-    ) as (KubeObject & {
+    const [deployment, service, role, binding] = [
+      ...renderPool('team-a', 'node', owners, config),
+      ...renderPoolAccess('team-a', owners, ['a-00001-source'], config),
+    ] as (KubeObject & {
       spec?: {
         replicas?: number;
         selector?: unknown;

@@ -24,28 +24,22 @@ import { PRESTOP_SECONDS } from './render.ts';
 
 const MANAGED = { 'app.kubernetes.io/managed-by': 'plinth' };
 
+const owned = (owners: FunctionObject[]) => owners.map((f) => ownerReference(f as KubeObject, { controller: false }));
+
 /**
- * The pool objects of one namespace and runtime, owned by every Function they serve (none a
- * controller: the garbage collector deletes them with the last one). `sources` are the
- * ConfigMaps the gateway may read: the code of the serving revisions of those Functions.
+ * The pool of one namespace and runtime (Deployment, Service), owned by every Function it
+ * serves (none a controller: the garbage collector deletes it with the last one).
  */
 export function renderPool(
   namespace: string,
   runtime: PoolRuntime,
   owners: FunctionObject[],
-  sources: string[],
   config: OperatorConfig,
 ): KubeObject[] {
   const name = POOL.name(runtime);
   const selector = { [POOL.label]: runtime };
   const labels = { ...selector, ...MANAGED };
-  const ownerReferences = owners.map((f) => ownerReference(f as KubeObject, { controller: false }));
-  const metadata = (n: string, l: Record<string, string> = labels) => ({
-    name: n,
-    namespace,
-    labels: l,
-    ownerReferences,
-  });
+  const metadata = (n: string) => ({ name: n, namespace, labels, ownerReferences: owned(owners) });
   return [
     {
       apiVersion: 'apps/v1',
@@ -90,10 +84,26 @@ export function renderPool(
       metadata: metadata(name),
       spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
     },
+  ] as unknown as KubeObject[];
+}
+
+/**
+ * The namespace's Role for the gateway, and its binding: `get` on exactly the ConfigMaps of the
+ * pooled revisions' code (`sources`, every pool runtime's), and `get`/`patch` on pods, to move
+ * the pod it specializes. Owned by every poolable Function of the namespace.
+ */
+export function renderPoolAccess(
+  namespace: string,
+  owners: FunctionObject[],
+  sources: string[],
+  config: OperatorConfig,
+): KubeObject[] {
+  const metadata = { name: POOL.gatewayRole, namespace, labels: MANAGED, ownerReferences: owned(owners) };
+  return [
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: metadata(POOL.gatewayRole, MANAGED),
+      metadata,
       rules: [
         ...(sources.length
           ? [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: sources }]
@@ -104,7 +114,7 @@ export function renderPool(
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: metadata(POOL.gatewayRole, MANAGED),
+      metadata,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: POOL.gatewayRole },
       subjects: [{ kind: 'ServiceAccount', name: config.gatewayServiceAccount, namespace: config.platformNamespace }],
     },

@@ -29,7 +29,7 @@ import {
 import type { OperatorConfig } from '../config.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
 import { statusWriter, withConditions } from '../status.ts';
-import { planPools, pooledPodsToDelete, renderPool, unusedPoolRuntimes } from './pool.ts';
+import { planPools, pooledPodsToDelete, renderPool, renderPoolAccess, unusedPoolRuntimes } from './pool.ts';
 import {
   functionURL,
   LABELS,
@@ -281,10 +281,19 @@ export function functionReconciler(deps: FunctionDeps) {
     const all = (await client.list<FunctionObject & KubeObject>(FunctionType, { namespace: ns })).items;
     const functions = all.map((f) => (f.metadata?.uid === current.metadata.uid ? current : f));
     const plan = config.poolSize > 0 ? planPools(functions) : new Map();
-    for (const [runtime, { owners, sources }] of plan) {
-      const [deployment, service, role, binding] = renderPool(ns, runtime, owners, sources, config);
+    if (plan.size > 0) {
+      const entries = [...plan.values()];
+      const [role, binding] = renderPoolAccess(
+        ns,
+        entries.flatMap((e) => e.owners),
+        entries.flatMap((e) => e.sources).sort(),
+        config,
+      );
       await client.apply(Resources.Role, role as KubeObject, manager);
       await client.apply(Resources.RoleBinding, binding as KubeObject, manager);
+    }
+    for (const [runtime, { owners }] of plan) {
+      const [deployment, service] = renderPool(ns, runtime, owners, config);
       await client.apply(Resources.Service, service as KubeObject, manager);
       await client.apply(Resources.Deployment, deployment as KubeObject, manager);
     }
