@@ -3,8 +3,7 @@
 // with no pod at all, timed until its answer. Two ways in the same run, N samples each (BENCH_N,
 // default 20): `pool` (the namespace's warm pool pod is handed the code) and `deployment` (the
 // Function opts out of the pool: its revision Deployment scales from zero and its pod starts).
-// Each sample is a Function of its own whose revision has been ready once and is back at zero
-// with no pod left. Last line: p50/p95 per way and the ratio of the p50s.
+// Each sample is a Function of its own, routed, whose revision is at zero with no pod left. Last line: p50/p95 per way and the ratio of the p50s.
 import { FunctionKind } from '@plinth/api';
 import { eventually, uniqueName } from '@plinth/ground';
 import { type KubeObject, Resources, resourceOf } from '@plinth/kube';
@@ -37,15 +36,14 @@ try {
       } as KubeObject);
     }
   }
-  // Every revision ready once (a new revision starts with a pod), then back at zero, no pod left.
-  process.stderr.write(`# ${2 * N} Functions created in ${ns}; waiting for each to be ready once, then at zero\n`);
+  // Every Function routed to its revision (a new revision starts with a pod, which the
+  // autoscaler takes away once idle), then at zero with no pod left.
+  process.stderr.write(`# ${2 * N} Functions created in ${ns}; waiting for each to be routed, then at zero\n`);
   await eventually(
-    'every Function ready once and back at zero with no pod',
+    'every Function routed, its revision at zero with no pod',
     async () => {
-      const fns = await admin.list<KubeObject & { status?: { latestReadyRevision?: string } }>(fnType, {
-        namespace: ns,
-      });
-      if (fns.items.filter((f) => f.status?.latestReadyRevision).length < 2 * N) return false;
+      const fns = await admin.list<KubeObject & { status?: { traffic?: unknown[] } }>(fnType, { namespace: ns });
+      if (fns.items.filter((f) => f.status?.traffic?.length).length < 2 * N) return false;
       const pods = await admin.list(Resources.Pod, { namespace: ns, labelSelector: 'plinth.dev/function' });
       return pods.items.length === 0;
     },

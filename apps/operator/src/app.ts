@@ -11,10 +11,11 @@ import {
   TenantKind,
   type TenantObject,
 } from '@plinth/api';
-import { type ConcurrencySource, gatewayStatsSource } from '@plinth/faas';
+import { type ConcurrencySource, gatewayStatsSource, secretRefs } from '@plinth/faas';
 import {
   Controller,
   type ControllerOptions,
+  InformerFactory,
   type KubeClient,
   type KubeObject,
   type Logger,
@@ -42,6 +43,8 @@ export interface OperatorDeps {
   namespace?: string;
   /** Where in-flight counts come from; default: the gateways in config.gatewayStatsURLs. */
   concurrency?: ConcurrencySource;
+  /** Every object reconciled again this often (default config.resyncSeconds). */
+  resyncMs?: number;
   autoscaleIntervalMs?: number;
   now?: () => number;
 }
@@ -66,7 +69,10 @@ export function build(deps: OperatorDeps): Operator {
     fieldManager: `${deps.config.fieldManager}-routes`,
   });
   const functions = functionReconciler({ client: deps.client, config: deps.config, routes });
-  // One controller per kind, each owning the Deployments its reconcile creates.
+  // One watch and cache per type for the whole operator, shared by every controller.
+  const informers = new InformerFactory(deps.client, deps.logger ?? silentLogger);
+  // One controller per kind, each owning the Deployments its reconcile creates, each watching
+  // what its reconcile reads, each resynced so drift outside Kubernetes is repaired.
   const controller = <T extends KubeObject>(
     name: string,
     type: ResourceType,
@@ -81,8 +87,11 @@ export function build(deps: OperatorDeps): Operator {
       reconcile: r.reconcile,
       onError: r.onError,
       logger: deps.logger ?? silentLogger,
+      informers,
+      resyncMs: deps.resyncMs ?? deps.config.resyncSeconds * 1000,
       ...extra,
     });
+  const named = (obj: KubeObject) => obj.metadata?.name ?? '';
   const functionController = controller<FunctionObject>('function', FunctionType, functions, {
     owns: [Resources.Deployment],
   });
@@ -101,9 +110,27 @@ export function build(deps: OperatorDeps): Operator {
   const triggers = triggerReconciler({ client: deps.client, config: deps.config });
   const triggerController = controller<KafkaTriggerObject>('kafka-trigger', KafkaTriggerType, triggers, {
     owns: [Resources.Deployment],
+    watches: [
+      // The Function's path is the delivery target.
+      { type: FunctionType, affected: (fn, ts) => ts.filter((t) => t.spec.functionRef.name === named(fn)) },
+      // A rotated password or CA rolls the connector (its config hash changes).
+      {
+        type: Resources.Secret,
+        affected: (secret, ts) =>
+          ts.filter((t) => Object.values(secretRefs(t)).some((ref) => ref?.name === named(secret))),
+      },
+    ],
   });
   const databases = databaseReconciler({ client: deps.client, config: deps.config });
-  const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, { concurrency: 1 });
+  const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, {
+    concurrency: 1,
+    watches: [
+      {
+        type: Resources.Secret,
+        affected: (secret, dbs) => dbs.filter((d) => d.spec.connectionSecretRef?.name === named(secret)),
+      },
+    ],
+  });
   const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes });
   const graphqlController = controller<GraphQLApiObject>('graphql-api', GraphQLApiType, graphql, {
     owns: [Resources.Deployment],
@@ -111,6 +138,16 @@ export function build(deps: OperatorDeps): Operator {
       {
         type: DatabaseType,
         affected: (db, apis) => apis.filter((a) => a.spec.databaseRef.name === db.metadata?.name),
+      },
+      // The JWT secret, and the authenticator's password (a Secret of the Database's): a
+      // rotation rolls the GraphQL pods (their config hash changes).
+      {
+        type: Resources.Secret,
+        affected: (secret, apis) =>
+          apis.filter(
+            (a) =>
+              a.spec.jwt?.secretRef?.name === named(secret) || named(secret).startsWith(`${a.spec.databaseRef.name}-`),
+          ),
       },
     ],
   });
@@ -131,6 +168,7 @@ export function build(deps: OperatorDeps): Operator {
     stop: async () => {
       autoscaler.stop();
       await Promise.all(controllers.map((c) => c.stop()));
+      informers.stop();
       routes.stop();
     },
   };

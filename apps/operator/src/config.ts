@@ -42,6 +42,11 @@ export interface OperatorConfig {
    * 0 turns the pool off): they serve a poolable Function's first requests from zero.
    */
   poolSize: number;
+  /**
+   * Every object is reconciled again this often even when nothing changed
+   * (PLINTH_RESYNC_SECONDS, default 600), so drift outside Kubernetes is repaired.
+   */
+  resyncSeconds: number;
   /** The gateway's ServiceAccount, which the pool's namespace Role is bound to. */
   gatewayServiceAccount: string;
   /** Node selector and tolerations of every pod the operator renders (PLINTH_PLACEMENT, JSON). */
@@ -97,7 +102,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     groupsPrefix: env.PLINTH_GROUPS_PREFIX ?? 'oidc:',
     platformNamespace,
     placement: parsePlacement(env.PLINTH_PLACEMENT),
-    poolSize: poolSizeFrom(env.PLINTH_POOL_SIZE),
+    poolSize: wholeNumber('PLINTH_POOL_SIZE', env.PLINTH_POOL_SIZE, DEFAULT_POOL_SIZE, 0, 20),
+    resyncSeconds: wholeNumber('PLINTH_RESYNC_SECONDS', env.PLINTH_RESYNC_SECONDS, 600, 1, 86_400),
     gatewayServiceAccount: env.PLINTH_GATEWAY_SERVICE_ACCOUNT ?? 'plinth-gateway',
     grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
       .split(',')
@@ -107,11 +113,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
   };
 }
 
-function poolSizeFrom(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_POOL_SIZE;
+function wholeNumber(key: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 20) {
-    throw new Error(`PLINTH_POOL_SIZE must be a whole number from 0 to 20, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${key} must be a whole number from ${min} to ${max}, got "${value}"`);
   }
   return n;
 }

@@ -7,7 +7,8 @@
 //   - throws anything else             -> retry with per-key exponential backoff; onError is told
 import { type KubeClient, type KubeObject, keyOf, parseKey } from './client.ts';
 import { RetryAfterError, TerminalError } from './errors.ts';
-import { Informer } from './informer.ts';
+import type { Informer } from './informer.ts';
+import { InformerFactory } from './informers.ts';
 import { type Logger, silentLogger } from './log.ts';
 import { WorkQueue, type WorkQueueOptions } from './queue.ts';
 import type { ResourceType } from './resources.ts';
@@ -49,9 +50,20 @@ export interface ControllerOptions<T extends KubeObject> {
   owns?: readonly ResourceType[];
   /**
    * Other types the primaries refer to: a change to one enqueues the primaries `affected`
-   * picks from those in its namespace (e.g. the APIs over a Database that became ready).
+   * picks from those in its namespace (e.g. the APIs over a Database that became ready, the
+   * triggers whose Secret was rotated).
    */
   watches?: readonly { type: ResourceType; affected: (obj: KubeObject, primaries: readonly T[]) => T[] }[];
+  /**
+   * The process's shared informers (one watch and cache per type): the primary, owned and
+   * watched types come from it. Without one the controller makes a factory of its own.
+   */
+  informers?: InformerFactory;
+  /**
+   * Every primary is reconciled again this often even when nothing changed (default none), so
+   * drift outside Kubernetes (a grant revoked by hand in PostgreSQL) is repaired.
+   */
+  resyncMs?: number;
   // biome-ignore lint/suspicious/noConfusingVoidType: a reconcile that returns nothing is done.
   reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | void>;
   /** Told about each failed reconcile, e.g. to write the error to status and an Event. */
@@ -64,7 +76,9 @@ export interface ControllerOptions<T extends KubeObject> {
 export class Controller<T extends KubeObject> {
   readonly informer: Informer<T>;
   readonly queue: WorkQueue;
-  #children: Informer<KubeObject>[] = [];
+  #informers: InformerFactory;
+  #ownFactory: boolean;
+  #resync: NodeJS.Timeout | undefined;
   #opts: ControllerOptions<T>;
   #log: Logger;
   #abort = new AbortController();
@@ -74,24 +88,19 @@ export class Controller<T extends KubeObject> {
     this.#opts = opts;
     this.#log = (opts.logger ?? silentLogger).child({ controller: opts.name });
     this.queue = new WorkQueue(opts.queue);
-    this.informer = new Informer<T>({
-      client: opts.client,
-      type: opts.type,
-      namespace: opts.namespace,
-      labelSelector: opts.labelSelector,
-      logger: this.#log,
-    });
+    this.#ownFactory = !opts.informers;
+    this.#informers = opts.informers ?? new InformerFactory(opts.client, this.#log);
+    const scope = { namespace: opts.namespace };
+    this.informer = this.#informers.informer<T>(opts.type, { ...scope, labelSelector: opts.labelSelector });
     const enqueue = (obj: T) => this.queue.add(keyOf(obj));
     this.informer.on('add', enqueue);
-    this.informer.on('update', enqueue);
+    // A status write by the reconcile itself is not a reason to reconcile again.
+    this.informer.on('update', (obj, old) => {
+      if (specOrMetadataChanged(obj, old)) enqueue(obj);
+    });
     this.informer.on('delete', enqueue);
     for (const child of opts.owns ?? []) {
-      const inf = new Informer<KubeObject>({
-        client: opts.client,
-        type: child,
-        namespace: opts.namespace,
-        logger: this.#log,
-      });
+      const inf = this.#informers.informer<KubeObject>(child, scope);
       const toOwner = (obj: KubeObject) => {
         const owner = obj.metadata?.ownerReferences?.find((o) => o.controller && o.kind === opts.type.kind);
         if (!owner) return;
@@ -101,38 +110,37 @@ export class Controller<T extends KubeObject> {
       inf.on('add', toOwner);
       inf.on('update', toOwner);
       inf.on('delete', toOwner);
-      this.#children.push(inf);
     }
     for (const w of opts.watches ?? []) {
-      const inf = new Informer<KubeObject>({
-        client: opts.client,
-        type: w.type,
-        namespace: opts.namespace,
-        logger: this.#log,
-      });
+      const inf = this.#informers.informer<KubeObject>(w.type, scope);
       const toPrimaries = (obj: KubeObject) => {
         for (const p of w.affected(obj, this.informer.list(obj.metadata?.namespace))) enqueue(p);
       };
       inf.on('add', toPrimaries);
       inf.on('update', toPrimaries);
       inf.on('delete', toPrimaries);
-      this.#children.push(inf);
     }
   }
 
-  /** Starts informers, waits for their first list, then starts the workers. */
+  /** Starts informers, waits for their first list, then starts the workers and the resync. */
   async start(): Promise<void> {
-    await Promise.all([this.informer.start(), ...this.#children.map((c) => c.start())]);
+    await this.#informers.start();
     const n = this.#opts.concurrency ?? 2;
     for (let i = 0; i < n; i++) this.#workers.push(this.#work());
-    this.#log.info({ workers: n }, 'controller started');
+    if (this.#opts.resyncMs) {
+      this.#resync = setInterval(() => {
+        for (const obj of this.informer.list(this.#opts.namespace)) this.queue.add(keyOf(obj));
+      }, this.#opts.resyncMs);
+      this.#resync.unref();
+    }
+    this.#log.info({ workers: n, resyncMs: this.#opts.resyncMs }, 'controller started');
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    clearInterval(this.#resync);
     this.queue.shutdown();
-    this.informer.stop();
-    for (const c of this.#children) c.stop();
+    if (this.#ownFactory) this.#informers.stop();
     await Promise.all(this.#workers);
   }
 
@@ -183,4 +191,24 @@ export class Controller<T extends KubeObject> {
       }
     }
   }
+}
+
+/**
+ * Whether an update is more than a status write: the spec (generation), or the metadata a
+ * reconcile acts on (labels, annotations, finalizers, owners, deletion). Kinds without a
+ * generation (ConfigMaps, Secrets) always count.
+ */
+export function specOrMetadataChanged(obj: KubeObject, old: KubeObject | undefined): boolean {
+  if (!old || obj.metadata?.generation === undefined) return true;
+  const a = obj.metadata;
+  const b = old.metadata ?? {};
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  return !(
+    a.generation === b.generation &&
+    a.deletionTimestamp === b.deletionTimestamp &&
+    same(a.labels, b.labels) &&
+    same(a.annotations, b.annotations) &&
+    same(a.finalizers, b.finalizers) &&
+    same(a.ownerReferences, b.ownerReferences)
+  );
 }

@@ -3,7 +3,7 @@ export { KubeClient, keyOf, parseKey, refOf } from './client.ts';
 export type { ConditionInput, ConditionStatus } from './conditions.ts';
 export { ConditionType, getCondition, isConditionTrue, setCondition } from './conditions.ts';
 export type { ControllerOptions, ReconcileContext, ReconcileFailure, ReconcileResult } from './controller.ts';
-export { Controller } from './controller.ts';
+export { Controller, specOrMetadataChanged } from './controller.ts';
 export { ensureCrd } from './crd.ts';
 export {
   isConflict,
@@ -15,8 +15,9 @@ export {
   RetryAfterError,
   TerminalError,
 } from './errors.ts';
-export type { InformerEvent, InformerOptions } from './informer.ts';
+export type { InformerEvent, InformerHandler, InformerOptions } from './informer.ts';
 export { Informer } from './informer.ts';
+export { InformerFactory, type InformerScope } from './informers.ts';
 export type { LeaderElectorOptions } from './lease.ts';
 export { LeaderElector } from './lease.ts';
 export type { Logger } from './log.ts';

@@ -7,6 +7,8 @@ import { type Logger, silentLogger } from './log.ts';
 import { pathFor, type ResourceType } from './resources.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
+/** An event handler: `old` is the object as last seen, for updates. */
+export type InformerHandler<T> = (obj: T, old?: T) => void;
 
 export interface InformerOptions {
   client: KubeClient;
@@ -33,6 +35,9 @@ export class Informer<T extends KubeObject> {
   #stopped = true;
   #synced: Promise<void>;
   #markSynced!: () => void;
+  #handlers: Record<InformerEvent, InformerHandler<T>[]> = { add: [], update: [], delete: [] };
+  /** What each handler is told an object was before an update: the last version seen. */
+  #last = new Map<string, T>();
 
   constructor(opts: InformerOptions) {
     this.type = opts.type;
@@ -59,6 +64,20 @@ export class Informer<T extends KubeObject> {
       opts.labelSelector,
     );
     this.#lw.on('error', (err: unknown) => this.#onError(err));
+    const key = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    this.#lw.on('add', ((o: T) => {
+      this.#last.set(key(o), o);
+      for (const h of this.#handlers.add) h(o);
+    }) as never);
+    this.#lw.on('update', ((o: T) => {
+      const old = this.#last.get(key(o));
+      this.#last.set(key(o), o);
+      for (const h of this.#handlers.update) h(o, old);
+    }) as never);
+    this.#lw.on('delete', ((o: T) => {
+      this.#last.delete(key(o));
+      for (const h of this.#handlers.delete) h(o);
+    }) as never);
   }
 
   /** Times the informer restarted its list/watch after an error. */
@@ -66,8 +85,8 @@ export class Informer<T extends KubeObject> {
     return this.#restarts;
   }
 
-  on(event: InformerEvent, handler: (obj: T) => void): void {
-    this.#lw.on(event, handler as never);
+  on(event: InformerEvent, handler: InformerHandler<T>): void {
+    this.#handlers[event].push(handler);
   }
 
   /** Starts listing and watching; resolves once the first list has filled the cache. */
