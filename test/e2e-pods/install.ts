@@ -111,16 +111,25 @@ export async function installPlinth(
   };
 }
 
-/** Waits until the namespace's warm pool of `runtime` has an idle pod ready to specialize. */
+/**
+ * Waits until the namespace's warm pool of `runtime` has an idle pod ready to specialize: a
+ * Ready pod that still carries the pool label (the gateway moves a pod out of the pool before
+ * it answers the request the pod served).
+ */
 export async function poolReady(namespace: string, runtime: 'node' | 'python', timeoutMs = 120_000): Promise<void> {
   const admin = KubeClient.load(ground('KUBECONFIG'));
   await eventually(
     `an idle ${runtime} pool pod ready in ${namespace}`,
     async () => {
-      const slices = await admin.list<
-        KubeObject & { endpoints?: { conditions?: { ready?: boolean; terminating?: boolean } }[] }
-      >(Resources.EndpointSlice, { namespace, labelSelector: `kubernetes.io/service-name=plinth-pool-${runtime}` });
-      return slices.items.some((s) => s.endpoints?.some((e) => e.conditions?.ready && !e.conditions.terminating));
+      const pods = await admin.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        Resources.Pod,
+        { namespace, labelSelector: `plinth.dev/pool=${runtime}` },
+      );
+      return pods.items.some(
+        (p) =>
+          !p.metadata?.deletionTimestamp &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
     },
     timeoutMs,
     100,

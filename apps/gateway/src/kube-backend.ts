@@ -335,7 +335,8 @@ export class KubeBackend implements FunctionBackend {
       this.#log.info({ revision: id, pod: pod.name, answer: text }, 'specialized a pool pod');
       // Out of the pool (its ReplicaSet replaces it) and into the revision's Service, where the
       // other gateways find it; the operator deletes it once the revision's own pod is ready.
-      this.#client
+      // Awaited (a few ms), so a pod labelled as in the pool is always idle.
+      await this.#client
         .request('PATCH', pathFor(Resources.Pod, { namespace, name: pod.name }), {
           body: {
             metadata: {

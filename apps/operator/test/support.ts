@@ -1,0 +1,118 @@
+// The operator as the controller tests run it: in this process, against the ground's API server,
+// watching one fresh namespace, its CRDs installed, the autoscaler idle unless a test drives it.
+import { after, before } from 'node:test';
+import { DatabaseKind } from '@plinth/api';
+import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
+import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import pg from 'pg';
+import { build, configFromEnv, type Operator, type OperatorDeps, operatorKinds } from '../src/app.ts';
+import { DATABASE_MARKER } from '../src/database/reconcile.ts';
+
+export interface OperatorUnderTest {
+  client: KubeClient;
+  /** The namespace the operator watches, made for this file. */
+  ns: string;
+  operator: Operator;
+}
+
+/**
+ * Registers before/after hooks that start an operator for this test file and stop it (and
+ * delete its namespace) afterwards. `env` is the operator's environment (configFromEnv);
+ * `deps` overrides the rest. The returned object is filled in once `before` has run.
+ */
+export function useOperator(
+  prefix: string,
+  env: Record<string, string> = {},
+  deps: Partial<Omit<OperatorDeps, 'client' | 'config' | 'namespace'>> = {},
+): OperatorUnderTest {
+  const t = {} as OperatorUnderTest;
+  before(async () => {
+    await requireGround('kubernetes');
+    t.client = KubeClient.load(ground('KUBECONFIG'));
+    for (const kind of operatorKinds) await ensureCrd(t.client, kind.crd(), { fieldManager: 'plinth-test' });
+    t.ns = uniqueName(prefix);
+    await t.client.create(Resources.Namespace, { metadata: { name: t.ns } });
+    t.operator = build({
+      client: t.client,
+      config: configFromEnv(env),
+      namespace: t.ns,
+      concurrency: async () => new Map(),
+      autoscaleIntervalMs: 3_600_000,
+      ...deps,
+    });
+    await t.operator.start();
+  });
+  after(async () => {
+    await t.operator?.stop();
+    await t.client?.delete(Resources.Namespace, { name: t.ns });
+  });
+  return t;
+}
+
+/**
+ * A Database `notes` in the operator's namespace, on the ground's PostgreSQL: schema `app`, a
+ * role `app` with USAGE on it, a login `auth` that is a member of it (NOINHERIT, as a GraphQL
+ * authenticator). Names are unique to this run; an after hook drops what PostgreSQL kept.
+ */
+export function useNotesDatabase(t: OperatorUnderTest) {
+  const run = Math.random().toString(36).slice(2, 7);
+  const dbName = `notes_${run}`;
+  const role = (n: string) => `q${run}_${n}`;
+  const type = resourceOf(DatabaseKind);
+  after(async () => {
+    const admin = new pg.Client(groundPg('postgres'));
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    for (const n of ['app', 'auth']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
+    const owners = await admin.query<{ rolname: string }>(
+      `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE $1`,
+      [`${DATABASE_MARKER}${t.ns}/%`],
+    );
+    for (const r of owners.rows) await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
+    await admin.end();
+  });
+  return {
+    dbName,
+    role,
+    /** Creates it (and its connection Secret `pg-admin`) and waits for Ready. */
+    async create(): Promise<void> {
+      await requireGround('postgres');
+      await t.client.create(Resources.Secret, {
+        metadata: { name: 'pg-admin', namespace: t.ns },
+        stringData: groundPgSecretData(),
+      } as KubeObject);
+      await t.client.create(type, {
+        apiVersion: DatabaseKind.apiVersion,
+        kind: DatabaseKind.kind,
+        metadata: { name: 'notes', namespace: t.ns },
+        spec: {
+          connectionSecretRef: { name: 'pg-admin' },
+          databaseName: dbName,
+          schemas: ['app'],
+          roles: [{ name: role('app') }, { name: role('auth'), login: true, inherit: false, memberOf: [role('app')] }],
+          schemaPrivileges: [{ role: role('app'), schema: 'app', privileges: ['USAGE'] }],
+        },
+      } as KubeObject);
+      await eventually(
+        'the Database Ready',
+        async () => {
+          const d = await t.client.get<KubeObject & { status?: { conditions?: [] } }>(type, {
+            namespace: t.ns,
+            name: 'notes',
+          });
+          return getCondition(d?.status?.conditions, 'Ready')?.status === 'True';
+        },
+        60_000,
+      );
+    },
+    /** Deletes it while the operator runs (its finalizer needs it) and waits until it is gone. */
+    async delete(): Promise<void> {
+      await t.client.delete(type, { namespace: t.ns, name: 'notes' });
+      await eventually(
+        'the Database gone',
+        async () => !(await t.client.get(type, { namespace: t.ns, name: 'notes' })),
+        60_000,
+      );
+    },
+  };
+}
