@@ -64,6 +64,21 @@ try {
       if (res.status !== 200 || body.way !== way || body.i !== i)
         throw new Error(`${name(way, i)}: bad answer ${res.status} ${JSON.stringify(body)}`);
       samples.push(ms);
+      // Before the next sample: the pod that served has left the pool (so poolReady counts only
+      // idle ones). Not timed.
+      if (way === 'pool')
+        await eventually(
+          `the pool pod that served ${name(way, i)} out of the pool`,
+          async () =>
+            (
+              await admin.list(Resources.Pod, {
+                namespace: ns,
+                labelSelector: `plinth.dev/pooled=true,plinth.dev/function=${name(way, i)}`,
+              })
+            ).items.length > 0,
+          30_000,
+          50,
+        );
     }
     process.stderr.write(`# ${way}: ${samples.map((s) => s.toFixed(1)).join(' ')}\n`);
     samples.sort((a, b) => a - b);

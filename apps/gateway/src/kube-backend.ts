@@ -42,6 +42,7 @@ import {
   tenantGrant,
 } from '@plinth/faas';
 import {
+  getReplicas,
   Informer,
   type KubeClient,
   type KubeObject,
@@ -49,6 +50,7 @@ import {
   pathFor,
   Resources,
   resourceOf,
+  setReplicas,
   silentLogger,
 } from '@plinth/kube';
 import { request } from 'undici';
@@ -84,11 +86,12 @@ interface Specialized {
 }
 /** How long a specialized pod is served from this gateway's own record at most. */
 const SPECIALIZED_TTL_MS = 60_000;
+/** Longest a wake waits for the pool to have an idle pod again (the revision's pod may win). */
+const POOL_WAIT_MS = 10_000;
 /** Longest one wake of a revision is waited on (each request has its own, shorter deadline). */
 const WAKE_LIMIT_MS = 300_000;
 
 const SERVICE_NAME = 'kubernetes.io/service-name';
-const AUTOSCALER = 'plinth-autoscaler';
 
 export class KubeBackend implements FunctionBackend {
   #client: KubeClient;
@@ -238,40 +241,43 @@ export class KubeBackend implements FunctionBackend {
     // the first requests meanwhile.
     const scaled = this.#scaleUp(namespace, name);
     scaled.catch(() => {}); // awaited below, or logged once the pool pod serves
-    if (await this.#fromPool(namespace, name).catch((e: Error) => this.#poolFailed(revision, e))) {
+    const ready = this.#until(revision, () => this.endpoints(revision).length > 0, signal);
+    ready.catch(() => {}); // awaited below unless a pool pod serves
+    if (await this.#fromPool(namespace, name, ready).catch((e: Error) => this.#poolFailed(revision, e))) {
       scaled.catch((e: Error) => this.#log.warn({ revision, err: e.message }, 'could not scale the revision up'));
       return;
     }
-    const ready = new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.endpoints(revision).length > 0) done(resolve);
-      };
-      const onAbort = () => done(() => reject(signal.reason));
-      const set = this.#waiters.get(revision) ?? new Set();
-      this.#waiters.set(revision, set);
-      set.add(check);
-      signal.addEventListener('abort', onAbort, { once: true });
-      function done(fn: () => void) {
-        set.delete(check);
-        signal.removeEventListener('abort', onAbort);
-        fn();
-      }
-      check();
-    });
     await scaled;
     await ready;
   }
 
+  /** Resolves once `done()` holds, checked whenever the EndpointSlices of Service `key` change. */
+  #until(key: string, holds: () => boolean, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const set = this.#waiters.get(key) ?? new Set();
+      this.#waiters.set(key, set);
+      const finish = (fn: () => void) => {
+        set.delete(check);
+        if (set.size === 0) this.#waiters.delete(key);
+        signal.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const check = () => {
+        if (holds()) finish(resolve);
+      };
+      const onAbort = () => finish(() => reject(signal.reason));
+      set.add(check);
+      signal.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
   async #scaleUp(namespace: string, name: string): Promise<void> {
-    const scalePath = pathFor(Resources.Deployment, { namespace, name, subresource: 'scale' });
-    const scale = await this.#client.request<{ spec?: { replicas?: number } }>('GET', scalePath);
-    if ((scale.spec?.replicas ?? 0) === 0) {
+    const replicas = await getReplicas(this.#client, namespace, name);
+    if (replicas === undefined) throw new Error(`revision ${namespace}/${name} has no Deployment`);
+    if (replicas === 0) {
       this.#log.info({ revision: `${namespace}/${name}` }, 'waking revision from zero');
-      await this.#client.request('PATCH', scalePath, {
-        body: { spec: { replicas: 1 } },
-        contentType: 'application/merge-patch+json',
-        query: { fieldManager: AUTOSCALER },
-      });
+      await setReplicas(this.#client, namespace, name, 1);
     }
   }
 
@@ -285,7 +291,7 @@ export class KubeBackend implements FunctionBackend {
    * is poolable: the latest revision of a Function whose status describes its current spec.
    * Resolves true once the pod serves the function.
    */
-  async #fromPool(namespace: string, revision: string): Promise<boolean> {
+  async #fromPool(namespace: string, revision: string, ownPod: Promise<void>): Promise<boolean> {
     const fn = this.#functions
       .list(namespace)
       .find(
@@ -299,8 +305,20 @@ export class KubeBackend implements FunctionBackend {
     const runtime = poolRuntime(spec);
     const source = sourceConfigMapName(spec, revision);
     if (!runtime || !source) return false;
-    const idle = this.#idlePoolPods(namespace, runtime);
-    if (idle.length === 0) return false;
+    let idle = this.#idlePoolPods(namespace, runtime);
+    if (idle.length === 0) {
+      // All taken a moment ago: the pool's replacement is usually ready before a pod started
+      // from zero would be, so the first of the two serves.
+      const pool = this.#until(
+        `${namespace}/${POOL.name(runtime)}`,
+        () => this.#idlePoolPods(namespace, runtime).length > 0,
+        AbortSignal.timeout(POOL_WAIT_MS),
+      );
+      const first = await Promise.race([pool.then(() => 'pool'), ownPod.then(() => 'own')]).catch(() => 'neither');
+      pool.catch(() => {});
+      if (first !== 'pool') return false;
+      idle = this.#idlePoolPods(namespace, runtime);
+    }
     const cm = await this.#client.get<KubeObject & { data?: Record<string, string>; binaryData?: unknown }>(
       Resources.ConfigMap,
       { namespace, name: source },
@@ -335,8 +353,7 @@ export class KubeBackend implements FunctionBackend {
       this.#log.info({ revision: id, pod: pod.name, answer: text }, 'specialized a pool pod');
       // Out of the pool (its ReplicaSet replaces it) and into the revision's Service, where the
       // other gateways find it; the operator deletes it once the revision's own pod is ready.
-      // Awaited (a few ms), so a pod labelled as in the pool is always idle.
-      await this.#client
+      this.#client
         .request('PATCH', pathFor(Resources.Pod, { namespace, name: pod.name }), {
           body: {
             metadata: {

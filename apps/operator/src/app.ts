@@ -25,7 +25,7 @@ import {
 } from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
 import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
-import { ClusterAutoscaler } from './function/autoscaler.ts';
+import { ClusterAutoscaler, type DeploymentObject } from './function/autoscaler.ts';
 import { FunctionType, functionReconciler } from './function/reconcile.ts';
 import { GraphQLApiType, graphqlReconciler } from './graphql/reconcile.ts';
 import { RouteOwnership } from './routes.ts';
@@ -103,6 +103,10 @@ export function build(deps: OperatorDeps): Operator {
         deps.logger?.warn({ gateway: url, err: e.message }, 'cannot read gateway stats'),
       ),
     functions: () => functionController.informer.list(deps.namespace),
+    deployment: (namespace, name) =>
+      informers
+        .informer<DeploymentObject>(Resources.Deployment, { namespace: deps.namespace })
+        .get({ namespace, name }),
     intervalMs: deps.autoscaleIntervalMs,
     now: deps.now,
     logger: deps.logger,

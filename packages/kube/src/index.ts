@@ -33,5 +33,6 @@ export {
 } from './meta.ts';
 export type { WorkQueueOptions } from './queue.ts';
 export { WorkQueue } from './queue.ts';
+export { getReplicas, REPLICAS_MANAGER, setReplicas } from './replicas.ts';
 export type { ResourceType } from './resources.ts';
 export { apiVersionOf, pathFor, Resources, resourceOf } from './resources.ts';

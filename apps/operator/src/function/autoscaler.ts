@@ -1,16 +1,13 @@
 // The cluster autoscaler: every interval, sum the in-flight requests the gateways report per
 // revision, feed them to the autoscaler decision (@plinth/faas decide), and set each serving
-// revision's replicas. Replicas are written under their own field manager, so the Function
-// reconcile (which never sets them) and this loop never fight over the field.
+// revision's replicas, through setReplicas (@plinth/kube), the one writer of the field.
 import { FunctionKind, type FunctionObject } from '@plinth/api';
 import { type ConcurrencySource, decide, newScaleState, type ScaleState } from '@plinth/faas';
-import { type KubeClient, type KubeObject, type Logger, pathFor, Resources, silentLogger } from '@plinth/kube';
+import { type KubeClient, type KubeObject, type Logger, Resources, setReplicas, silentLogger } from '@plinth/kube';
 
 export type { ConcurrencySource };
 
-export const AUTOSCALER_MANAGER = 'plinth-autoscaler';
-
-interface DeploymentObject extends KubeObject {
+export interface DeploymentObject extends KubeObject {
   spec?: { replicas?: number };
 }
 
@@ -19,6 +16,8 @@ export interface ClusterAutoscalerOptions {
   source: ConcurrencySource;
   /** The Functions to scale (the operator's informer cache). */
   functions: () => readonly FunctionObject[];
+  /** A revision's Deployment from the operator's informer cache; the API server when omitted. */
+  deployment?: (namespace: string, name: string) => DeploymentObject | undefined;
   intervalMs?: number;
   now?: () => number;
   logger?: Logger;
@@ -56,23 +55,15 @@ export class ClusterAutoscaler {
         state.samples.push({ at: now, inflight: n });
         if (n > 0) state.lastActiveAt = now;
         try {
-          const d = await this.#o.client.get<DeploymentObject>(Resources.Deployment, {
-            namespace: ns,
-            name: t.revision,
-          });
+          // From the operator's shared cache when it has one: no API request per revision per round.
+          const d = this.#o.deployment
+            ? this.#o.deployment(ns, t.revision)
+            : await this.#o.client.get<DeploymentObject>(Resources.Deployment, { namespace: ns, name: t.revision });
           if (!d) continue;
           const current = d.spec?.replicas ?? 1;
           const decision = decide(state, current, scaling, now);
           if (decision.replicas !== current) {
-            await this.#o.client.request(
-              'PATCH',
-              pathFor(Resources.Deployment, { namespace: ns, name: t.revision, subresource: 'scale' }),
-              {
-                body: { spec: { replicas: decision.replicas } },
-                contentType: 'application/merge-patch+json',
-                query: { fieldManager: AUTOSCALER_MANAGER },
-              },
-            );
+            await setReplicas(this.#o.client, ns, t.revision, decision.replicas);
             changed.set(key, decision.replicas);
             this.#log.info(
               { revision: key, from: current, to: decision.replicas, reason: decision.reason, inflight: n },

@@ -24,6 +24,7 @@ import {
   Resources,
   recordEvent,
   resourceOf,
+  setReplicas,
   TerminalError,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
@@ -41,7 +42,6 @@ import {
 } from './render.ts';
 
 export const FunctionType = resourceOf(FunctionKind);
-const AUTOSCALER = 'plinth-autoscaler';
 const MAX_NAME = 50; // <name>-00001-source must stay a 63-character DNS label
 
 interface DeploymentObject extends KubeObject {
@@ -79,18 +79,7 @@ export function functionReconciler(deps: FunctionDeps) {
   const writeStatus = (fn: FunctionObject, { route: _, ...status }: Status) => applyStatus(fn, status);
   const conditions = (fn: FunctionObject, list: ConditionInput[]) => withConditions(fn, list, deps.now?.());
 
-  async function scale(ns: string, name: string, replicas: number) {
-    await client.apply(
-      Resources.Deployment,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name, namespace: ns },
-        spec: { replicas },
-      } as KubeObject,
-      { fieldManager: AUTOSCALER },
-    );
-  }
+  const scale = (ns: string, name: string, replicas: number) => setReplicas(client, ns, name, replicas);
 
   async function reconcile(ctx: ReconcileContext<FunctionObject>): Promise<void> {
     const fn = ctx.object;
