@@ -237,18 +237,18 @@ export class KubeBackend implements FunctionBackend {
   async #wake(revision: string, signal: AbortSignal): Promise<void> {
     const [namespace, name] = revision.split('/');
     if (!namespace || !name) throw new Error(`bad revision id "${revision}"`);
-    // The revision's own pod is started either way; a warm pool pod, when there is one, serves
-    // the first requests meanwhile.
-    const scaled = this.#scaleUp(namespace, name);
-    scaled.catch(() => {}); // awaited below, or logged once the pool pod serves
-    const ready = this.#until(revision, () => this.endpoints(revision).length > 0, signal);
-    ready.catch(() => {}); // awaited below unless a pool pod serves
-    if (await this.#fromPool(namespace, name, ready).catch((e: Error) => this.#poolFailed(revision, e))) {
-      scaled.catch((e: Error) => this.#log.warn({ revision, err: e.message }, 'could not scale the revision up'));
-      return;
-    }
-    await scaled;
-    await ready;
+    // The revision's own pod, started when a warm pool pod cannot serve (or not at once). A pool
+    // pod that serves is the revision's capacity: the autoscaler starts the revision's own pod
+    // when the traffic stays, and the operator retires the pool pod then (or once idle).
+    let own: Promise<void> | undefined;
+    const ownPod = () => {
+      own ??= this.#scaleUp(namespace, name).then(() =>
+        this.#until(revision, () => this.endpoints(revision).length > 0, signal),
+      );
+      return own;
+    };
+    if (await this.#fromPool(namespace, name, ownPod).catch((e: Error) => this.#poolFailed(revision, e))) return;
+    await ownPod();
   }
 
   /** Resolves once `done()` holds, checked whenever the EndpointSlices of Service `key` change. */
@@ -291,7 +291,7 @@ export class KubeBackend implements FunctionBackend {
    * is poolable: the latest revision of a Function whose status describes its current spec.
    * Resolves true once the pod serves the function.
    */
-  async #fromPool(namespace: string, revision: string, ownPod: Promise<void>): Promise<boolean> {
+  async #fromPool(namespace: string, revision: string, ownPod: () => Promise<void>): Promise<boolean> {
     const fn = this.#functions
       .list(namespace)
       .find(
@@ -314,7 +314,9 @@ export class KubeBackend implements FunctionBackend {
         () => this.#idlePoolPods(namespace, runtime).length > 0,
         AbortSignal.timeout(POOL_WAIT_MS),
       );
-      const first = await Promise.race([pool.then(() => 'pool'), ownPod.then(() => 'own')]).catch(() => 'neither');
+      const own = ownPod();
+      own.catch(() => {}); // awaited by the caller when the pool does not serve
+      const first = await Promise.race([pool.then(() => 'pool'), own.then(() => 'own')]).catch(() => 'neither');
       pool.catch(() => {});
       if (first !== 'pool') return false;
       idle = this.#idlePoolPods(namespace, runtime);
@@ -352,11 +354,13 @@ export class KubeBackend implements FunctionBackend {
       this.#specialized.set(id, [...(this.#specialized.get(id) ?? []), { url: pod.url, at: Date.now() }]);
       this.#log.info({ revision: id, pod: pod.name, answer: text }, 'specialized a pool pod');
       // Out of the pool (its ReplicaSet replaces it) and into the revision's Service, where the
-      // other gateways find it; the operator deletes it once the revision's own pod is ready.
+      // other gateways find it; the operator retires it once the revision's own pod is ready, or
+      // once it has been idle as long as the Function scales to zero after.
       this.#client
         .request('PATCH', pathFor(Resources.Pod, { namespace, name: pod.name }), {
           body: {
             metadata: {
+              annotations: { [POOL.specializedAt]: new Date().toISOString() },
               labels: {
                 [POOL.label]: null,
                 [POOL.pooled]: 'true',

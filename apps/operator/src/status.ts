@@ -9,7 +9,9 @@ import {
   Resources,
   type ResourceType,
   RetryAfterError,
+  recordEvent,
   setCondition,
+  TerminalError,
 } from '@plinth/kube';
 
 /** Applies `status` to the object's status subresource. */
@@ -68,42 +70,72 @@ export function secretReader(
   };
 }
 
-/**
- * For a reconcile that must wait on something the object names: writes Ready=False with the
- * reason and message (and lastError) to status, then retries after `retryMs`.
- */
-export function waiter<
-  O extends { metadata: { name?: string; namespace?: string; generation?: number }; status?: S },
-  S extends { conditions?: Condition[]; lastError?: string; observedGeneration?: number },
->(write: (obj: O, status: S) => Promise<void>, retryMs: number) {
-  return async (obj: O, reason: string, message: string): Promise<never> => {
-    await write(obj, {
-      ...obj.status,
-      observedGeneration: obj.metadata.generation,
-      lastError: message,
-      conditions: withConditions(obj, [{ type: 'Ready', status: 'False', reason, message }]),
-    } as S);
-    throw new RetryAfterError(retryMs, message);
-  };
-}
+type Reported = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; uid?: string; generation?: number; deletionTimestamp?: string };
+};
+type ReportedStatus = { conditions?: Condition[]; lastError?: string; observedGeneration?: number };
 
-/** The usual onError: Degraded=True with the error (InvalidSpec when terminal), lastError set. */
-export function degradedOnError<
-  O extends {
-    metadata: { name?: string; namespace?: string; generation?: number; deletionTimestamp?: string };
-    status?: S;
-  },
-  S extends { conditions?: Condition[]; lastError?: string },
->(write: (obj: O, status: S) => Promise<void>) {
-  return async (failure: ReconcileFailure, obj: O | undefined): Promise<void> => {
-    if (!obj || obj.metadata.deletionTimestamp) return;
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    await write(obj, {
+/**
+ * How every kind reports trouble, the same way: status (Ready/Degraded with a reason, lastError)
+ * and a Warning Event (aggregated: a retry loop raises one Event's count). For a reconcile:
+ * `waiting` (something it names is missing: Ready=False, retried after `retryMs`), `refuse` (the
+ * spec cannot work: Ready=False and Degraded=True, not retried until it changes), and `onError`,
+ * the controller's handler for anything else thrown (Degraded=True; with `notReadyOnError`, Ready=False
+ * too, for kinds whose readiness a failed apply undoes).
+ */
+export function reporter<O extends Reported & { status?: S }, S extends ReportedStatus>(opts: {
+  client: KubeClient;
+  write: (obj: O, status: S) => Promise<void>;
+  component: string;
+  retryMs: number;
+  notReadyOnError?: string;
+}) {
+  const event = (obj: O, reason: string, message: string) =>
+    recordEvent(opts.client, obj as KubeObject, { type: 'Warning', reason, message, component: opts.component }).catch(
+      () => {}, // an Event is best effort: the status already says it
+    );
+  const report = async (obj: O, list: ConditionInput[], message: string, generation: boolean) => {
+    await opts.write(obj, {
       ...obj.status,
+      ...(generation ? { observedGeneration: obj.metadata.generation } : {}),
       lastError: message,
-      conditions: withConditions(obj, [
-        { type: 'Degraded', status: 'True', reason: failure.terminal ? 'InvalidSpec' : 'ReconcileError', message },
-      ]),
+      conditions: withConditions(obj, list),
     } as S);
+  };
+  return {
+    async waiting(obj: O, reason: string, message: string): Promise<never> {
+      await report(obj, [{ type: 'Ready', status: 'False', reason, message }], message, true);
+      await event(obj, reason, message);
+      throw new RetryAfterError(opts.retryMs, message);
+    },
+    async refuse(obj: O, reason: string, message: string): Promise<never> {
+      const list: ConditionInput[] = [
+        { type: 'Ready', status: 'False', reason, message },
+        { type: 'Degraded', status: 'True', reason, message },
+      ];
+      await report(obj, list, message, true);
+      await event(obj, reason, message);
+      throw new TerminalError(message, { reported: true });
+    },
+    async onError(failure: ReconcileFailure, obj: O | undefined): Promise<void> {
+      if (!obj || obj.metadata.deletionTimestamp) return;
+      if (failure.error instanceof TerminalError && failure.error.reported) return; // refuse() did
+      const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      const next = failure.terminal ? 'will not retry until the spec changes' : `retrying in ${failure.retryInMs} ms`;
+      const reason = failure.terminal ? 'InvalidSpec' : (opts.notReadyOnError ?? 'ReconcileError');
+      const degraded: ConditionInput = { type: 'Degraded', status: 'True', reason, message };
+      // A spec that cannot work is not Ready; a transient failure leaves Ready as it was, unless
+      // the kind says a failed reconcile undoes it.
+      const notReady = failure.terminal || opts.notReadyOnError !== undefined;
+      await report(
+        obj,
+        notReady ? [{ ...degraded, type: 'Ready', status: 'False' }, degraded] : [degraded],
+        message,
+        failure.terminal,
+      );
+      await event(obj, reason, `${message} (${next})`);
+    },
   };
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { FunctionKind, type FunctionObject, type FunctionSpec, POOL } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 import { configFromEnv } from '../src/config.ts';
-import { planPools, pooledPodsToDelete, renderPool, renderPoolAccess } from '../src/function/pool.ts';
+import { planPools, renderPool, renderPoolAccess, retirePooledPods } from '../src/function/pool.ts';
 
 const fn = (name: string, spec: Partial<FunctionSpec>, latest = `${name}-00001`): FunctionObject =>
   ({
@@ -96,17 +96,34 @@ describe('the warm pool plan', () => {
     ]);
   });
 
-  it('deletes a specialized pod once its revision has its own ready pod or is at zero, or leaves traffic', () => {
-    const pod = (name: string, revision: string, deleting = false) =>
+  it('retires a specialized pod once its revision has its own ready pod or leaves traffic, or after idling at zero as long as the Function scales to zero after', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z');
+    const pod = (name: string, revision: string, secondsAgo: number, deleting = false) =>
       ({
         metadata: {
           name,
           labels: { 'plinth.dev/revision': revision },
+          annotations: { [POOL.specializedAt]: new Date(now - secondsAgo * 1000).toISOString() },
           ...(deleting ? { deletionTimestamp: '2026-12-04T00:00:00Z' } : {}),
         },
       }) as KubeObject;
-    const pods = [pod('p1', 'f-00001'), pod('p2', 'f-00002'), pod('p3', 'f-00003'), pod('p4', 'f-00001', true)];
-    assert.deepEqual(pooledPodsToDelete(pods, new Set(['f-00002', 'f-00003']), new Set(['f-00003'])), ['p1', 'p3']);
+    const pods = [
+      pod('left-traffic', 'f-00001', 1),
+      pod('own-pod-ready', 'f-00002', 1),
+      pod('idled-out', 'f-00003', 301),
+      pod('serving-at-zero', 'f-00004', 100),
+      pod('own-pod-starting', 'f-00005', 500),
+      pod('already-going', 'f-00001', 1, true),
+    ];
+    const revisions = {
+      serving: new Set(['f-00002', 'f-00003', 'f-00004', 'f-00005']),
+      ownReady: new Set(['f-00002']),
+      atZero: new Set(['f-00003', 'f-00004']),
+    };
+    assert.deepEqual(retirePooledPods(pods, revisions, 300_000, now), {
+      retire: ['left-traffic', 'own-pod-ready', 'idled-out'],
+      recheckInMs: 200_000,
+    });
   });
 
   it('refuses a pool size that is not a whole number from 0 to 20', () => {

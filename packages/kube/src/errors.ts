@@ -25,8 +25,11 @@ export class KubeApiError extends PlinthError {
 
 /** The object cannot converge until a person changes it; do not retry. */
 export class TerminalError extends PlinthError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Already written to status and Events by whoever threw it: onError need not repeat it. */
+  readonly reported: boolean;
+  constructor(message: string, options?: ErrorOptions & { reported?: boolean }) {
     super('PLINTH_TERMINAL', message, options);
+    this.reported = options?.reported ?? false;
   }
 }
 

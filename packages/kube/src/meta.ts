@@ -1,5 +1,7 @@
 // Object metadata helpers: owner references, finalizers, Events.
+import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
+import { isConflict } from './errors.ts';
 import { Resources, type ResourceType } from './resources.ts';
 
 /** An owner reference to `owner`; controller=true makes it the managing controller. */
@@ -45,30 +47,55 @@ export interface EventInput {
   component: string;
 }
 
-/** Records a core/v1 Event about `obj` (shown by `kubectl describe`). */
+/**
+ * Records a core/v1 Event about `obj` (shown by `kubectl describe`). The same event again (the
+ * same object, type, reason and message: a retry loop) is one Event whose count and
+ * lastTimestamp go up, as the kubelet's aggregation does, not one Event per try.
+ */
 export async function recordEvent(client: KubeClient, obj: KubeObject, event: EventInput): Promise<void> {
   const ns = obj.metadata?.namespace ?? 'default';
   const now = new Date().toISOString();
-  await client.create(Resources.Event, {
-    metadata: { namespace: ns, generateName: `${obj.metadata?.name ?? 'object'}.` },
-    involvedObject: {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      name: obj.metadata?.name,
-      namespace: obj.metadata?.namespace,
-      uid: obj.metadata?.uid,
-      resourceVersion: obj.metadata?.resourceVersion,
-    },
-    type: event.type,
-    reason: event.reason,
-    message: event.message.slice(0, 1024),
-    source: { component: event.component },
-    reportingComponent: event.component,
-    reportingInstance: event.component,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-  } as KubeObject);
+  const message = event.message.slice(0, 1024);
+  const id = createHash('sha256')
+    .update([obj.metadata?.uid ?? obj.metadata?.name, event.type, event.reason, message].join('\0'))
+    .digest('hex')
+    .slice(0, 16);
+  const name = `${(obj.metadata?.name ?? 'object').slice(0, 200)}.${id}`;
+  const existing = await client.get<KubeObject & { count?: number }>(Resources.Event, { namespace: ns, name });
+  if (existing) {
+    await client.mergePatch(
+      Resources.Event,
+      { namespace: ns, name },
+      { count: (existing.count ?? 1) + 1, lastTimestamp: now },
+    );
+    return;
+  }
+  await client
+    .create(Resources.Event, {
+      metadata: { namespace: ns, name },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata?.name,
+        namespace: obj.metadata?.namespace,
+        uid: obj.metadata?.uid,
+        resourceVersion: obj.metadata?.resourceVersion,
+      },
+      type: event.type,
+      reason: event.reason,
+      message,
+      source: { component: event.component },
+      reportingComponent: event.component,
+      reportingInstance: event.component,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    } as KubeObject)
+    .catch(async (e: unknown) => {
+      // Another writer made it between the read and the create: count this one on it.
+      if (!isConflict(e)) throw e;
+      await client.mergePatch(Resources.Event, { namespace: ns, name }, { lastTimestamp: now });
+    });
 }
 
 /** The securityContext every container Plinth runs gets (Pod Security "restricted"). */

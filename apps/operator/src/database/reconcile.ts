@@ -35,7 +35,7 @@ import {
 } from '@plinth/pg-access';
 import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
-import { type SecretObject, statusWriter, withConditions } from '../status.ts';
+import { reporter, type SecretObject, statusWriter, withConditions } from '../status.ts';
 
 export const DatabaseType = resourceOf(DatabaseKind);
 const FINALIZER = 'plinth.dev/database-access';
@@ -252,32 +252,22 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
   const writeStatus = statusWriter<Status>(client, DatabaseType, DatabaseKind.apiVersion, config.fieldManager);
 
   /** Ready=False with `reason`, and a terminal error: only a spec change (or the owner) fixes it. */
-  async function refuse(d: DatabaseObject, reason: string, message: string): Promise<never> {
-    await writeStatus(d, {
-      ...d.status,
-      observedGeneration: d.metadata.generation,
-      lastError: message,
-      conditions: withConditions(d, [
-        { type: 'Ready', status: 'False', reason, message },
-        { type: 'Degraded', status: 'True', reason, message },
-      ]),
-    });
-    throw new TerminalError(message);
-  }
+  const report = reporter<DatabaseObject, Status>({
+    client,
+    write: writeStatus,
+    component: config.fieldManager,
+    retryMs: 15_000,
+    // A failed apply leaves the database part way: not Ready until one succeeds.
+    notReadyOnError: 'ApplyFailed',
+  });
+  const refuse = report.refuse;
 
   async function connectionOf(d: DatabaseObject, database: string): Promise<pg.Client> {
     try {
       return await openConnection(client, d, database, config.platformNamespace);
     } catch (e) {
       if (!(e instanceof ConnectionSecretError)) throw e;
-      await writeStatus(d, {
-        ...d.status,
-        lastError: e.message,
-        conditions: withConditions(d, [
-          { type: 'Ready', status: 'False', reason: 'ConnectionSecretNotFound', message: e.message },
-        ]),
-      });
-      throw new RetryAfterError(15_000, e.message);
+      return report.waiting(d, 'ConnectionSecretNotFound', e.message);
     }
   }
   const owner = ownerOf;
@@ -473,20 +463,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
     }
   }
 
-  async function onError(failure: ReconcileFailure, d: DatabaseObject | undefined): Promise<void> {
-    if (!d || d.metadata.deletionTimestamp || failure.terminal) return; // terminal ones wrote their own status
-    // The message carries no retry delay: the same failure writes the same status, which the
-    // API server does not count as a change, so it does not wake the reconcile again.
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    await writeStatus(d, {
-      ...d.status,
-      lastError: message,
-      conditions: withConditions(d, [
-        { type: 'Ready', status: 'False', reason: 'ApplyFailed', message },
-        { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message },
-      ]),
-    });
-  }
+  const { onError } = report;
 
   return { reconcile, onError };
 }

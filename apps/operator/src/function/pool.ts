@@ -4,9 +4,9 @@
 // relabel the pod it specializes. A pool serves one namespace only, so a pod never holds two
 // tenants' code. The gateway takes an idle pod on a revision's first request from zero, hands
 // it the code (POST /_/specialize) and moves it out of the pool into the revision's Service;
-// the pool's ReplicaSet replaces it. Once the revision's own pod is ready, or the revision leaves
-// traffic, or is scaled to zero, the Function reconcile deletes the specialized pod
-// (pooledPodsToDelete).
+// the pool's ReplicaSet replaces it. The Function reconcile retires the specialized pod once the
+// revision's own pod is ready, or the revision leaves traffic, or it has served at zero replicas
+// for as long as the Function scales to zero after (retirePooledPods).
 import {
   FUNCTION_LABELS,
   FunctionKind,
@@ -148,21 +148,33 @@ export const unusedPoolRuntimes = (plan: Map<PoolRuntime, unknown>): PoolRuntime
   PoolRuntimes.filter((r) => !plan.has(r));
 
 /**
- * Specialized pool pods of a Function that have done their job: their revision no longer
- * serves, or is `settled`: its own pod is ready (it takes over), or the autoscaler has scaled
- * it to zero (the pool pod is capacity of the revision like any other, and goes with it).
+ * Specialized pool pods of a Function that have done their job, and when to look again: a pod
+ * goes once its revision no longer serves, or has its own ready pod (the autoscaler started it
+ * because the traffic stayed), or is at zero replicas and the pod was specialized at least
+ * `idleMs` ago (the Function's scaleToZeroAfterSeconds: a pool pod is not kept longer than the
+ * revision's own pod would be).
  */
-export function pooledPodsToDelete(
+export function retirePooledPods(
   pods: KubeObject[],
-  serving: ReadonlySet<string>,
-  settled: ReadonlySet<string>,
-): string[] {
-  return pods
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .filter((p) => {
-      const rev = p.metadata?.labels?.[FUNCTION_LABELS.revision] ?? '';
-      return !serving.has(rev) || settled.has(rev);
-    })
-    .map((p) => p.metadata?.name ?? '')
-    .filter(Boolean);
+  revisions: { serving: ReadonlySet<string>; ownReady: ReadonlySet<string>; atZero: ReadonlySet<string> },
+  idleMs: number,
+  now: number,
+): { retire: string[]; recheckInMs?: number } {
+  const retire: string[] = [];
+  let recheckInMs: number | undefined;
+  for (const p of pods) {
+    const name = p.metadata?.name;
+    if (!name || p.metadata?.deletionTimestamp) continue;
+    const rev = p.metadata?.labels?.[FUNCTION_LABELS.revision] ?? '';
+    if (!revisions.serving.has(rev) || revisions.ownReady.has(rev)) {
+      retire.push(name);
+      continue;
+    }
+    if (!revisions.atZero.has(rev)) continue; // its own pod is starting: retired once it is ready
+    const at = Date.parse(p.metadata?.annotations?.[POOL.specializedAt] ?? '') || 0;
+    const left = at + idleMs - now;
+    if (left <= 0) retire.push(name);
+    else recheckInMs = Math.min(recheckInMs ?? left, left);
+  }
+  return { retire, ...(recheckInMs !== undefined ? { recheckInMs } : {}) };
 }

@@ -21,6 +21,7 @@ import {
   type KubeObject,
   type ReconcileContext,
   type ReconcileFailure,
+  type ReconcileResult,
   Resources,
   recordEvent,
   resourceOf,
@@ -29,8 +30,8 @@ import {
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { statusWriter, withConditions } from '../status.ts';
-import { planPools, pooledPodsToDelete, renderPool, renderPoolAccess, unusedPoolRuntimes } from './pool.ts';
+import { reporter, statusWriter, withConditions } from '../status.ts';
+import { planPools, renderPool, renderPoolAccess, retirePooledPods, unusedPoolRuntimes } from './pool.ts';
 import {
   functionURL,
   LABELS,
@@ -81,7 +82,7 @@ export function functionReconciler(deps: FunctionDeps) {
 
   const scale = (ns: string, name: string, replicas: number) => setReplicas(client, ns, name, replicas);
 
-  async function reconcile(ctx: ReconcileContext<FunctionObject>): Promise<void> {
+  async function reconcile(ctx: ReconcileContext<FunctionObject>): Promise<ReconcileResult | undefined> {
     const fn = ctx.object;
     if (!fn || fn.metadata.deletionTimestamp) return;
     const name = fn.metadata.name ?? '';
@@ -258,11 +259,22 @@ export function functionReconciler(deps: FunctionDeps) {
       namespace: ns,
       labelSelector: `${POOL.pooled}=true,${LABELS.function}=${name}`,
     });
-    const settled = new Set([...byName.keys()].filter((r) => ready(r) || byName.get(r)?.spec?.replicas === 0));
-    for (const pod of pooledPodsToDelete(pooled.items, serving, settled)) {
+    const revs = [...byName.keys()];
+    const { retire, recheckInMs } = retirePooledPods(
+      pooled.items,
+      {
+        serving,
+        ownReady: new Set(revs.filter(ready)),
+        atZero: new Set(revs.filter((r) => byName.get(r)?.spec?.replicas === 0)),
+      },
+      spec.scaling.scaleToZeroAfterSeconds * 1000,
+      Date.now(),
+    );
+    for (const pod of retire) {
       await client.delete(Resources.Pod, { namespace: ns, name: pod });
-      ctx.log.info({ pod }, 'deleted pool pod: its revision has its own pod, is at zero, or left traffic');
+      ctx.log.info({ pod }, 'retired a pool pod: its revision has its own pod, left traffic, or it idled out');
     }
+    return recheckInMs !== undefined ? { requeueAfterMs: recheckInMs + 100 } : undefined;
   }
 
   /** Applies the pools the namespace's poolable Functions need and deletes the others. */
@@ -297,30 +309,13 @@ export function functionReconciler(deps: FunctionDeps) {
     }
   }
 
-  /** Failures go to status (Degraded, lastError) and to a Warning Event. */
-  async function onError(failure: ReconcileFailure, fn: FunctionObject | undefined): Promise<void> {
-    if (!fn || fn.metadata.deletionTimestamp) return;
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    const next = failure.terminal ? 'will not retry until the Function changes' : `retrying in ${failure.retryInMs} ms`;
-    const reason = failure.terminal ? 'InvalidSpec' : 'ReconcileError';
-    const degraded: ConditionInput = { type: 'Degraded', status: 'True', reason, message: `${message} (${next})` };
-    // A spec that cannot work is not Ready; a transient failure leaves Ready as it was.
-    const list: ConditionInput[] = failure.terminal
-      ? [{ ...degraded, type: 'Ready', status: 'False' }, degraded]
-      : [degraded];
-    await writeStatus(fn, {
-      ...fn.status,
-      ...(failure.terminal ? { observedGeneration: fn.metadata.generation } : {}),
-      lastError: message,
-      conditions: conditions(fn, list),
-    });
-    await recordEvent(client, fn as KubeObject, {
-      type: 'Warning',
-      reason: failure.terminal ? 'InvalidSpec' : 'ReconcileError',
-      message: `${message} (${next})`,
-      component: config.fieldManager,
-    });
-  }
+  /** Failures go to status (Degraded, lastError; Ready=False when terminal) and to a Warning Event. */
+  const { onError } = reporter<FunctionObject, Status>({
+    client,
+    write: writeStatus,
+    component: config.fieldManager,
+    retryMs: 10_000,
+  });
 
   return { reconcile, onError };
 }

@@ -35,7 +35,7 @@ import {
   databaseName,
 } from '../database/reconcile.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { degradedOnError, secretReader, statusWriter, waiter, withConditions } from '../status.ts';
+import { reporter, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -180,7 +180,13 @@ export function graphqlReconciler(deps: {
     applyStatus(api, status);
 
   /** Waits for something the API names; the reason goes to status and the reconcile retries. */
-  const waiting = waiter(writeStatus, 10_000);
+  const report = reporter<GraphQLApiObject, Status>({
+    client,
+    write: writeStatus,
+    component: config.fieldManager,
+    retryMs: 10_000,
+  });
+  const waiting = report.waiting;
 
   async function reconcile(ctx: ReconcileContext<GraphQLApiObject>): Promise<void> {
     const api = ctx.object;
@@ -272,7 +278,7 @@ export function graphqlReconciler(deps: {
     });
   }
 
-  const onError = degradedOnError(writeStatus);
+  const { onError } = report;
 
   return { reconcile, onError };
 }

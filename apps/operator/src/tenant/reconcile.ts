@@ -29,7 +29,7 @@ import {
 } from '@plinth/tenancy';
 import type { OperatorConfig } from '../config.ts';
 import { grantOverlapCondition, type RouteOwnership } from '../routes.ts';
-import { degradedOnError, statusWriter, withConditions } from '../status.ts';
+import { reporter, statusWriter, withConditions } from '../status.ts';
 
 export const TenantType = resourceOf(TenantKind);
 const FINALIZER = 'plinth.dev/tenant';
@@ -185,5 +185,11 @@ export function tenantReconciler(deps: {
     });
   }
 
-  return { reconcile, onError: degradedOnError(writeStatus) };
+  const { onError } = reporter<TenantObject, Status>({
+    client,
+    write: writeStatus,
+    component: config.fieldManager,
+    retryMs: 10_000,
+  });
+  return { reconcile, onError };
 }

@@ -23,7 +23,7 @@ import {
   restrictedPod,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
-import { degradedOnError, secretReader, statusWriter, waiter, withConditions } from '../status.ts';
+import { reporter, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -47,7 +47,13 @@ export function triggerReconciler(deps: TriggerDeps) {
   const conditions = (t: KafkaTriggerObject, list: ConditionInput[]) => withConditions(t, list);
 
   /** Waits for something the trigger names; the reason goes to status and the reconcile retries. */
-  const waiting = waiter(writeStatus, 15_000);
+  const report = reporter<KafkaTriggerObject, NonNullable<KafkaTriggerObject['status']>>({
+    client,
+    write: writeStatus,
+    component: config.fieldManager,
+    retryMs: 15_000,
+  });
+  const waiting = report.waiting;
 
   async function reconcile(ctx: ReconcileContext<KafkaTriggerObject>): Promise<void> {
     const t = ctx.object;
@@ -159,7 +165,7 @@ export function triggerReconciler(deps: TriggerDeps) {
     });
   }
 
-  const onError = degradedOnError(writeStatus);
+  const { onError } = report;
 
   return { reconcile, onError };
 }

@@ -300,6 +300,8 @@ export const DEFAULT_POOL_SIZE = 1;
 export const POOL = {
   label: 'plinth.dev/pool',
   pooled: 'plinth.dev/pooled',
+  /** Annotation: when the gateway specialized the pod (RFC 3339). */
+  specializedAt: 'plinth.dev/specialized-at',
   name: (runtime: PoolRuntime) => `plinth-pool-${runtime}`,
   /** The namespace Role (and RoleBinding) that lets the gateway read the code and relabel pods. */
   gatewayRole: 'plinth-gateway-pool',

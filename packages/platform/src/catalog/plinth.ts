@@ -58,7 +58,8 @@ const operatorRules = [
     verbs: [...READ, ...WRITE],
   },
   { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Events are aggregated: a repeat is read and its count raised.
+  { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
   // A Tenant's virtual cluster is a Flux HelmRelease; every Tenant reconcile reads it.
