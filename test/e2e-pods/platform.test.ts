@@ -289,11 +289,21 @@ describe('the platform in pods', () => {
       wakes.push(Math.round(performance.now() - t0));
       // The first answer came from a warm pool pod, moved into the revision (its preStop keeps
       // it listed for seconds after the revision's own pod takes over).
-      const pooled = await admin.list(Resources.Pod, {
-        namespace: ns,
-        labelSelector: 'plinth.dev/pooled=true,plinth.dev/function=hello-python',
+      // (The gateway moves it without holding the answer back: look for a few seconds.)
+      await eventually(
+        `a pool pod moved into hello-python after wake ${round + 1}`,
+        async () =>
+          (
+            await admin.list(Resources.Pod, {
+              namespace: ns,
+              labelSelector: 'plinth.dev/pooled=true,plinth.dev/function=hello-python',
+            })
+          ).items.length >= 1,
+        5_000,
+        50,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}\n${await podReport(ns)}`);
       });
-      assert.ok(pooled.items.length >= 1, `a pool pod served wake ${round + 1}\n${await podReport(ns)}`);
     }
     process.stdout.write(
       `# scale to zero: idle to no pods ${idles.join(', ')} ms (scaleToZeroAfterSeconds 3, then the preStop delay and the drain)\n`,

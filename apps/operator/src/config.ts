@@ -61,7 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
   };
   const image = (name: string) => imageRef(images, name);
   const platformNamespace = env.PLINTH_NAMESPACE ?? 'plinth-system';
-  const gatewayURL = env.PLINTH_GATEWAY_URL ?? `http://plinth-gateway.${platformNamespace}.svc:443`;
+  const gatewayURL = env.PLINTH_GATEWAY_URL ?? `http://plinth-gateway.${platformNamespace}.svc`;
   const gatewayInternalURL = env.PLINTH_GATEWAY_INTERNAL_URL ?? `http://plinth-gateway.${platformNamespace}.svc:443`;
   for (const [key, url] of [
     ['PLINTH_GATEWAY_URL', gatewayURL],
