@@ -123,7 +123,8 @@ export function reporter<O extends Reported & { status?: S }, S extends Reported
       if (!obj || obj.metadata.deletionTimestamp) return;
       if (failure.error instanceof TerminalError && failure.error.reported) return; // refuse() did
       const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-      const next = failure.terminal ? 'will not retry until the spec changes' : `retrying in ${failure.retryInMs} ms`;
+      // No retry delay in the Event: the same failure again is the same Event, its count raised.
+      const next = failure.terminal ? 'will not retry until the spec changes' : 'retrying with backoff';
       const reason = failure.terminal ? 'InvalidSpec' : (opts.notReadyOnError ?? 'ReconcileError');
       const degraded: ConditionInput = { type: 'Degraded', status: 'True', reason, message };
       // A spec that cannot work is not Ready; a transient failure leaves Ready as it was, unless

@@ -196,7 +196,8 @@ export class Controller<T extends KubeObject> {
 /**
  * Whether an update is more than a status write: the spec (generation), or the metadata a
  * reconcile acts on (labels, annotations, finalizers, owners, deletion). Kinds without a
- * generation (ConfigMaps, Secrets) always count.
+ * generation (ConfigMaps, Secrets) always count, as does an object deleted and made again
+ * (a new uid) while the watch was down.
  */
 export function specOrMetadataChanged(obj: KubeObject, old: KubeObject | undefined): boolean {
   if (!old || obj.metadata?.generation === undefined) return true;
@@ -204,6 +205,7 @@ export function specOrMetadataChanged(obj: KubeObject, old: KubeObject | undefin
   const b = old.metadata ?? {};
   const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
   return !(
+    a.uid === b.uid &&
     a.generation === b.generation &&
     a.deletionTimestamp === b.deletionTimestamp &&
     same(a.labels, b.labels) &&
