@@ -1,3 +1,5 @@
+export type { Access, PolicyRule, Verb } from './access.ts';
+export { APPLY, READ, rulesOf } from './access.ts';
 export type { KubeList, KubeObject, ObjectMeta, ObjectRef, OwnerReference } from './client.ts';
 export { KubeClient, keyOf, parseKey, refOf } from './client.ts';
 export type { ConditionInput, ConditionStatus } from './conditions.ts';
