@@ -645,4 +645,4 @@ export function listen(
   });
 }
 
-export { KubeBackend, type KubeBackendOptions } from './kube-backend.ts';
+export { gatewayAccess, KubeBackend, type KubeBackendOptions } from './kube-backend.ts';

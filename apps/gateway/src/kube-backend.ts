@@ -42,18 +42,34 @@ import {
   tenantGrant,
 } from '@plinth/faas';
 import {
+  type Access,
   getReplicas,
   Informer,
   type KubeClient,
   type KubeObject,
   type Logger,
   pathFor,
+  READ,
   Resources,
+  replicasAccess,
   resourceOf,
   setReplicas,
   silentLogger,
 } from '@plinth/kube';
 import { request } from 'undici';
+
+/**
+ * What the gateway does in the API everywhere: read routes (Functions, GraphQLApis, and Tenants,
+ * whose grants decide who may serve a path or host) and endpoints, and wake a revision from
+ * zero. The source of its ClusterRole (npm run gen:rbac). Reading a pool's code and moving the
+ * pod it specializes are granted per namespace by the Role the operator keeps with the pool.
+ */
+export const gatewayAccess: Access[] = [
+  ...[FunctionKind, GraphQLApiKind, TenantKind].map((k) => ({ type: resourceOf(k), verbs: READ })),
+  { type: Resources.EndpointSlice, verbs: READ },
+  { type: Resources.Deployment, subresource: 'scale', verbs: ['get'] },
+  ...replicasAccess,
+];
 
 interface EndpointSlice extends KubeObject {
   addressType?: string;

@@ -13,8 +13,10 @@ import {
 } from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource, secretRefs } from '@plinth/faas';
 import {
+  type Access,
   Controller,
   type ControllerOptions,
+  eventAccess,
   InformerFactory,
   type KubeClient,
   type KubeObject,
@@ -24,16 +26,33 @@ import {
   silentLogger,
 } from '@plinth/kube';
 import type { OperatorConfig } from './config.ts';
-import { DatabaseType, databaseReconciler } from './database/reconcile.ts';
-import { ClusterAutoscaler, type DeploymentObject } from './function/autoscaler.ts';
-import { FunctionType, functionReconciler } from './function/reconcile.ts';
-import { GraphQLApiType, graphqlReconciler } from './graphql/reconcile.ts';
-import { RouteOwnership } from './routes.ts';
-import { TenantType, tenantReconciler } from './tenant/reconcile.ts';
-import { KafkaTriggerType, triggerReconciler } from './trigger/reconcile.ts';
+import { DatabaseType, databaseAccess, databaseReconciler } from './database/reconcile.ts';
+import { autoscalerAccess, ClusterAutoscaler, type DeploymentObject } from './function/autoscaler.ts';
+import { type Caches, FunctionType, functionAccess, functionReconciler } from './function/reconcile.ts';
+import { GraphQLApiType, graphqlAccess, graphqlReconciler } from './graphql/reconcile.ts';
+import { RouteOwnership, routesAccess } from './routes.ts';
+import { MANAGED_SELECTOR } from './status.ts';
+import { TenantType, tenantAccess, tenantReconciler } from './tenant/reconcile.ts';
+import { KafkaTriggerType, triggerAccess, triggerReconciler } from './trigger/reconcile.ts';
 
 /** The kinds this operator reconciles; their CRDs must be installed before it starts. */
 export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind] as const;
+
+/**
+ * Everything the operator does in the API, as its parts declare it: the source of the
+ * operator's ClusterRole (npm run gen:rbac). The controllers read their primary, owned and
+ * watched types through the same shared caches, so each part's READ covers them.
+ */
+export const operatorAccess: Access[] = [
+  ...functionAccess,
+  ...autoscalerAccess,
+  ...triggerAccess,
+  ...databaseAccess,
+  ...graphqlAccess,
+  ...tenantAccess,
+  ...routesAccess,
+  ...eventAccess,
+];
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -58,8 +77,15 @@ export interface Operator {
 export function build(deps: OperatorDeps): Operator {
   // Route ownership is settled over the whole cluster, whatever deps.namespace says; a change
   // requeues the Functions and GraphQLApis (in scope) whose RouteConflict appears or clears.
+  // One watch and cache per type for the whole operator, shared by every controller, route
+  // ownership, the autoscaler and the reconciles (which read from it instead of the API server).
+  const informers = new InformerFactory(deps.client, deps.logger ?? silentLogger);
+  // Made before the controllers start (which starts every informer made so far).
+  const caches: Caches = <T extends KubeObject>(type: ResourceType, labelSelector?: string) =>
+    informers.informer<T>(type, { namespace: deps.namespace, labelSelector });
   const routes = new RouteOwnership({
     client: deps.client,
+    informers,
     logger: deps.logger,
     onChange: (kind, ns, name) => {
       if (deps.namespace && ns !== deps.namespace) return;
@@ -68,9 +94,7 @@ export function build(deps: OperatorDeps): Operator {
     onTenantChange: (name) => tenantController.queue.add(name),
     fieldManager: `${deps.config.fieldManager}-routes`,
   });
-  const functions = functionReconciler({ client: deps.client, config: deps.config, routes });
-  // One watch and cache per type for the whole operator, shared by every controller.
-  const informers = new InformerFactory(deps.client, deps.logger ?? silentLogger);
+  const functions = functionReconciler({ client: deps.client, config: deps.config, routes, caches });
   // One controller per kind, each owning the Deployments its reconcile creates, each watching
   // what its reconcile reads, each resynced so drift outside Kubernetes is repaired.
   const controller = <T extends KubeObject>(
@@ -88,6 +112,7 @@ export function build(deps: OperatorDeps): Operator {
       onError: r.onError,
       logger: deps.logger ?? silentLogger,
       informers,
+      ownedSelector: MANAGED_SELECTOR,
       resyncMs: deps.resyncMs ?? deps.config.resyncSeconds * 1000,
       ...extra,
     });
@@ -104,14 +129,12 @@ export function build(deps: OperatorDeps): Operator {
       ),
     functions: () => functionController.informer.list(deps.namespace),
     deployment: (namespace, name) =>
-      informers
-        .informer<DeploymentObject>(Resources.Deployment, { namespace: deps.namespace })
-        .get({ namespace, name }),
+      caches<DeploymentObject>(Resources.Deployment, MANAGED_SELECTOR).get({ namespace, name }),
     intervalMs: deps.autoscaleIntervalMs,
     now: deps.now,
     logger: deps.logger,
   });
-  const triggers = triggerReconciler({ client: deps.client, config: deps.config });
+  const triggers = triggerReconciler({ client: deps.client, config: deps.config, caches });
   const triggerController = controller<KafkaTriggerObject>('kafka-trigger', KafkaTriggerType, triggers, {
     owns: [Resources.Deployment],
     watches: [
@@ -135,7 +158,7 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes });
+  const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes, caches });
   const graphqlController = controller<GraphQLApiObject>('graphql-api', GraphQLApiType, graphql, {
     owns: [Resources.Deployment],
     watches: [
@@ -155,7 +178,14 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const tenants = tenantReconciler({ client: deps.client, config: deps.config, routes });
+  const tenants = tenantReconciler({
+    client: deps.client,
+    config: deps.config,
+    routes,
+    // A Tenant's objects are in its namespaces, whatever deps.namespace says.
+    caches: <T extends KubeObject>(type: ResourceType, labelSelector?: string) =>
+      informers.informer<T>(type, { labelSelector }),
+  });
   const tenantController = controller<TenantObject>('tenant', TenantType, tenants, {
     owns: [Resources.ResourceQuota, Resources.LimitRange, Resources.NetworkPolicy, Resources.RoleBinding],
     concurrency: 1,

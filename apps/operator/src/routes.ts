@@ -27,18 +27,28 @@ import {
   tenantGrant,
 } from '@plinth/faas';
 import {
+  type Access,
   type ConditionInput,
-  Informer,
+  type Informer,
+  type InformerFactory,
   type KubeClient,
   type KubeObject,
   type Logger,
+  READ,
   RetryAfterError,
   resourceOf,
-  silentLogger,
 } from '@plinth/kube';
+
+/** What route ownership reads (every namespace's claims and grants) and writes (status.route). */
+export const routesAccess: Access[] = [FunctionKind, GraphQLApiKind, TenantKind].flatMap((k) => [
+  { type: resourceOf(k), verbs: READ },
+  ...(k === TenantKind ? [] : [{ type: resourceOf(k), subresource: 'status', verbs: ['patch' as const] }]),
+]);
 
 export interface RouteOwnershipOptions {
   client: KubeClient;
+  /** The process's shared informers: Functions, GraphQLApis and Tenants of every namespace come from there. */
+  informers: InformerFactory;
   logger?: Logger;
   /** Told about each object whose refusal appeared, changed or went away. */
   onChange?: (kind: RouteOwnerKind, namespace: string, name: string) => void;
@@ -65,10 +75,9 @@ export class RouteOwnership {
 
   constructor(opts: RouteOwnershipOptions) {
     this.#opts = opts;
-    const logger = (opts.logger ?? silentLogger).child({ component: 'route-ownership' });
-    this.#functions = new Informer({ client: opts.client, type: resourceOf(FunctionKind), logger });
-    this.#apis = new Informer({ client: opts.client, type: resourceOf(GraphQLApiKind), logger });
-    this.#tenants = new Informer({ client: opts.client, type: resourceOf(TenantKind), logger });
+    this.#functions = opts.informers.informer(resourceOf(FunctionKind));
+    this.#apis = opts.informers.informer(resourceOf(GraphQLApiKind));
+    this.#tenants = opts.informers.informer(resourceOf(TenantKind));
     const changed = () => {
       this.#dirty = true;
       if (this.#started && !this.#timer)
@@ -82,7 +91,7 @@ export class RouteOwnership {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.#functions.start(), this.#apis.start(), this.#tenants.start()]);
+    await this.#opts.informers.start();
     this.#started = true;
     this.#settle();
   }
@@ -91,9 +100,6 @@ export class RouteOwnership {
     this.#started = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#functions.stop();
-    this.#apis.stop();
-    this.#tenants.stop();
   }
 
   /** Why this object's path or host is not routed, or undefined when it is. */

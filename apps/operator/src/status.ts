@@ -1,12 +1,13 @@
 // Status writing shared by every reconcile: server-side apply of the status subresource under
 // the operator's field manager, and standard conditions stamped with observedGeneration.
-import type { Condition } from '@plinth/api';
+import { isDeepStrictEqual } from 'node:util';
+import { type Condition, FUNCTION_LABELS } from '@plinth/api';
 import {
   type ConditionInput,
+  type Informer,
   type KubeClient,
   type KubeObject,
   type ReconcileFailure,
-  Resources,
   type ResourceType,
   RetryAfterError,
   recordEvent,
@@ -14,9 +15,23 @@ import {
   TerminalError,
 } from '@plinth/kube';
 
-/** Applies `status` to the object's status subresource. */
-export function statusWriter<S>(client: KubeClient, type: ResourceType, apiVersion: string, fieldManager: string) {
-  return async (obj: { metadata: { name?: string; namespace?: string } }, status: S): Promise<void> => {
+/**
+ * Applies `status` to the object's status subresource, unless the object (as the cache holds
+ * it) already has exactly that status: a reconcile of a converged object writes nothing.
+ * `foreign` names status fields another field manager writes (left out of the comparison).
+ */
+export function statusWriter<S>(
+  client: KubeClient,
+  type: ResourceType,
+  apiVersion: string,
+  fieldManager: string,
+  foreign: readonly string[] = [],
+) {
+  const plain = (x: unknown) => JSON.parse(JSON.stringify(x ?? {}));
+  return async (obj: { metadata: { name?: string; namespace?: string }; status?: unknown }, status: S) => {
+    const current = { ...(obj.status as Record<string, unknown> | undefined) };
+    for (const k of foreign) delete current[k];
+    if (isDeepStrictEqual(plain(current), plain(status))) return;
     await client.apply(
       type,
       {
@@ -41,27 +56,24 @@ export function withConditions(
   return c ?? [];
 }
 
+/** The label every object the operator makes carries: its caches of children hold only those. */
+export const MANAGED_SELECTOR = `${FUNCTION_LABELS.managedBy}=plinth`;
+
 export interface SecretObject extends KubeObject {
   data?: Record<string, string>;
 }
 
 /**
- * A reader of Secret values in one namespace for one reconcile (each Secret fetched once);
- * a missing Secret or key calls `missing` with a reason and a message naming it.
+ * A reader of Secret values in one namespace, from the shared Secret cache; a missing Secret or
+ * key calls `missing` with a reason and a message naming it.
  */
 export function secretReader(
-  client: KubeClient,
+  secrets: Pick<Informer<SecretObject>, 'get'>,
   namespace: string,
   missing: (reason: 'SecretNotFound' | 'SecretKeyNotFound', message: string) => Promise<never>,
 ) {
-  const cache = new Map<string, Promise<SecretObject | undefined>>();
   return async (ref: { name: string; key: string }): Promise<string> => {
-    let secret = cache.get(ref.name);
-    if (!secret) {
-      secret = client.get<SecretObject>(Resources.Secret, { namespace, name: ref.name });
-      cache.set(ref.name, secret);
-    }
-    const s = await secret;
+    const s = secrets.get({ namespace, name: ref.name });
     if (!s) return missing('SecretNotFound', `Secret ${namespace}/${ref.name} does not exist`);
     const value = s.data?.[ref.key];
     if (value === undefined)

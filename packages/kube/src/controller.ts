@@ -48,6 +48,8 @@ export interface ControllerOptions<T extends KubeObject> {
   labelSelector?: string;
   /** Child types: a change to a child enqueues its controlling owner of the primary type. */
   owns?: readonly ResourceType[];
+  /** A label selector the owned objects carry (their caches then hold only those). */
+  ownedSelector?: string;
   /**
    * Other types the primaries refer to: a change to one enqueues the primaries `affected`
    * picks from those in its namespace (e.g. the APIs over a Database that became ready, the
@@ -100,7 +102,7 @@ export class Controller<T extends KubeObject> {
     });
     this.informer.on('delete', enqueue);
     for (const child of opts.owns ?? []) {
-      const inf = this.#informers.informer<KubeObject>(child, scope);
+      const inf = this.#informers.informer<KubeObject>(child, { ...scope, labelSelector: opts.ownedSelector });
       const toOwner = (obj: KubeObject) => {
         const owner = obj.metadata?.ownerReferences?.find((o) => o.controller && o.kind === opts.type.kind);
         if (!owner) return;

@@ -1,5 +1,6 @@
 export type { Access, PolicyRule, Verb } from './access.ts';
 export { APPLY, READ, rulesOf } from './access.ts';
+export { APPLIED_HASH, applyCached, statesAll } from './apply.ts';
 export type { KubeList, KubeObject, ObjectMeta, ObjectRef, OwnerReference } from './client.ts';
 export { KubeClient, keyOf, parseKey, refOf } from './client.ts';
 export type { ConditionInput, ConditionStatus } from './conditions.ts';
@@ -21,11 +22,12 @@ export type { InformerEvent, InformerHandler, InformerOptions } from './informer
 export { Informer } from './informer.ts';
 export { InformerFactory, type InformerScope } from './informers.ts';
 export type { LeaderElectorOptions } from './lease.ts';
-export { LeaderElector } from './lease.ts';
+export { LeaderElector, leaderElectionAccess } from './lease.ts';
 export type { Logger } from './log.ts';
 export { createLogger, silentLogger } from './log.ts';
 export type { EventInput } from './meta.ts';
 export {
+  eventAccess,
   hasFinalizer,
   ownerReference,
   recordEvent,
@@ -35,6 +37,6 @@ export {
 } from './meta.ts';
 export type { WorkQueueOptions } from './queue.ts';
 export { WorkQueue } from './queue.ts';
-export { getReplicas, REPLICAS_MANAGER, setReplicas } from './replicas.ts';
+export { getReplicas, REPLICAS_MANAGER, replicasAccess, setReplicas } from './replicas.ts';
 export type { ResourceType } from './resources.ts';
 export { apiVersionOf, pathFor, Resources, resourceOf } from './resources.ts';

@@ -2,6 +2,7 @@
 // over only after it has not changed for leaseDuration as measured on *our* clock (so clock
 // skew between holders does not matter), every write is guarded by resourceVersion, and a
 // leader that cannot renew within renewDeadline steps down.
+import type { Access } from './access.ts';
 import type { KubeClient, KubeObject } from './client.ts';
 import { isConflict, isNotFound } from './errors.ts';
 import { type Logger, silentLogger } from './log.ts';
@@ -29,6 +30,9 @@ export interface LeaderElectorOptions {
   logger?: Logger;
   now?: () => number;
 }
+
+/** What a LeaderElector needs in its Lease's namespace (a Role there, not cluster-wide). */
+export const leaderElectionAccess: Access[] = [{ type: Resources.Lease, verbs: ['get', 'create', 'update'] }];
 
 export class LeaderElector {
   #o: Required<Omit<LeaderElectorOptions, 'logger' | 'now'>>;

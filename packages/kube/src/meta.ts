@@ -1,5 +1,7 @@
 // Object metadata helpers: owner references, finalizers, Events.
+
 import { createHash } from 'node:crypto';
+import type { Access } from './access.ts';
 import type { KubeClient, KubeObject, OwnerReference } from './client.ts';
 import { isConflict } from './errors.ts';
 import { Resources, type ResourceType } from './resources.ts';
@@ -38,6 +40,9 @@ export async function setFinalizer<T extends KubeObject>(
     { metadata: { finalizers, resourceVersion: obj.metadata?.resourceVersion } },
   );
 }
+
+/** What recordEvent needs: an Event is read, made, or its count raised. */
+export const eventAccess: Access[] = [{ type: Resources.Event, verbs: ['get', 'create', 'patch'] }];
 
 export interface EventInput {
   type: 'Normal' | 'Warning';

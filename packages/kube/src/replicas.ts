@@ -3,12 +3,16 @@
 // zero) goes through setReplicas, with one field manager and one mechanism (a merge patch of
 // the scale subresource, which needs only `deployments/scale`). The Deployment applied by the
 // operator never states replicas, so the two never fight over the field.
+import type { Access } from './access.ts';
 import type { KubeClient } from './client.ts';
 import { isNotFound } from './errors.ts';
 import { pathFor, Resources } from './resources.ts';
 
 /** The field manager that owns `spec.replicas` of every revision Deployment. */
 export const REPLICAS_MANAGER = 'plinth-autoscaler';
+
+/** What setReplicas needs (getReplicas adds get). */
+export const replicasAccess: Access[] = [{ type: Resources.Deployment, subresource: 'scale', verbs: ['patch'] }];
 
 export async function setReplicas(
   client: KubeClient,

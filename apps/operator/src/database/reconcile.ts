@@ -11,14 +11,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import {
+  type Access,
   hasFinalizer,
   type KubeClient,
   type KubeObject,
   ownerReference,
+  READ,
   type ReconcileContext,
-  type ReconcileFailure,
   Resources,
-  RetryAfterError,
   resourceOf,
   setFinalizer,
   TerminalError,
@@ -38,6 +38,15 @@ import type { OperatorConfig } from '../config.ts';
 import { reporter, type SecretObject, statusWriter, withConditions } from '../status.ts';
 
 export const DatabaseType = resourceOf(DatabaseKind);
+
+/** What the Database reconcile reads and writes in Kubernetes (PostgreSQL is reached by its own roles). */
+export const databaseAccess: Access[] = [
+  { type: DatabaseType, verbs: [...READ, 'patch'] }, // the finalizer
+  { type: DatabaseType, subresource: 'status', verbs: ['patch'] },
+  { type: DatabaseType, subresource: 'finalizers', verbs: ['update'] }, // owner of the credentials Secrets
+  // Connection Secrets (the Database's own, or a platform server's) and the generated credentials.
+  { type: Resources.Secret, verbs: [...READ, 'create'] },
+];
 const FINALIZER = 'plinth.dev/database-access';
 
 export class ConnectionSecretError extends Error {}

@@ -3,7 +3,20 @@
 // revision's replicas, through setReplicas (@plinth/kube), the one writer of the field.
 import { FunctionKind, type FunctionObject } from '@plinth/api';
 import { type ConcurrencySource, decide, newScaleState, type ScaleState } from '@plinth/faas';
-import { type KubeClient, type KubeObject, type Logger, Resources, setReplicas, silentLogger } from '@plinth/kube';
+import {
+  type Access,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  READ,
+  Resources,
+  replicasAccess,
+  setReplicas,
+  silentLogger,
+} from '@plinth/kube';
+
+/** What the autoscaler reads (Functions and Deployments, from the shared caches) and writes. */
+export const autoscalerAccess: Access[] = [{ type: Resources.Deployment, verbs: READ }, ...replicasAccess];
 
 export type { ConcurrencySource };
 
@@ -16,8 +29,8 @@ export interface ClusterAutoscalerOptions {
   source: ConcurrencySource;
   /** The Functions to scale (the operator's informer cache). */
   functions: () => readonly FunctionObject[];
-  /** A revision's Deployment from the operator's informer cache; the API server when omitted. */
-  deployment?: (namespace: string, name: string) => DeploymentObject | undefined;
+  /** A revision's Deployment from the operator's informer cache. */
+  deployment: (namespace: string, name: string) => DeploymentObject | undefined;
   intervalMs?: number;
   now?: () => number;
   logger?: Logger;
@@ -56,9 +69,7 @@ export class ClusterAutoscaler {
         if (n > 0) state.lastActiveAt = now;
         try {
           // From the operator's shared cache when it has one: no API request per revision per round.
-          const d = this.#o.deployment
-            ? this.#o.deployment(ns, t.revision)
-            : await this.#o.client.get<DeploymentObject>(Resources.Deployment, { namespace: ns, name: t.revision });
+          const d = this.#o.deployment(ns, t.revision);
           if (!d) continue;
           const current = d.spec?.replicas ?? 1;
           const decision = decide(state, current, scaling, now);

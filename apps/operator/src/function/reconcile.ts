@@ -16,21 +16,27 @@ import {
   templateHash,
 } from '@plinth/api';
 import {
+  type Access,
+  APPLY,
+  applyCached,
   type ConditionInput,
+  type Informer,
   type KubeClient,
   type KubeObject,
+  READ,
   type ReconcileContext,
-  type ReconcileFailure,
   type ReconcileResult,
   Resources,
+  type ResourceType,
   recordEvent,
+  replicasAccess,
   resourceOf,
   setReplicas,
   TerminalError,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { reporter, statusWriter, withConditions } from '../status.ts';
+import { MANAGED_SELECTOR, reporter, statusWriter, withConditions } from '../status.ts';
 import { planPools, renderPool, renderPoolAccess, retirePooledPods, unusedPoolRuntimes } from './pool.ts';
 import {
   functionURL,
@@ -61,9 +67,29 @@ function podFailure(d: DeploymentObject | undefined): string | undefined {
   return c ? (c.message ?? c.reason ?? 'ReplicaFailure') : undefined;
 }
 
+/** What the Function reconcile reads (from the shared caches) and writes. */
+export const functionAccess: Access[] = [
+  { type: FunctionType, verbs: READ },
+  { type: FunctionType, subresource: 'status', verbs: ['patch'] },
+  { type: FunctionType, subresource: 'finalizers', verbs: ['update'] }, // owner of its children
+  ...[Resources.Deployment, Resources.Service, Resources.ConfigMap, Resources.Role, Resources.RoleBinding].map(
+    (type) => ({ type, verbs: [...READ, ...APPLY, 'delete'] as const }),
+  ),
+  { type: Resources.ServiceAccount, verbs: [...READ, ...APPLY] },
+  ...replicasAccess,
+  // Warm pools: the pool pods it retires, and the namespace Role that lets the gateway read the
+  // pooled code (configmaps get) and move the pod it specializes (pods patch), which the
+  // operator must hold itself to grant.
+  { type: Resources.Pod, verbs: [...READ, 'patch', 'delete'] },
+];
+
+/** The shared informer of a type, in the operator's scope (made before the controllers start). */
+export type Caches = <T extends KubeObject>(type: ResourceType, labelSelector?: string) => Informer<T>;
+
 export interface FunctionDeps {
   client: KubeClient;
   config: OperatorConfig;
+  caches: Caches;
   /** Whether the gateway routes this Function's path and host (RouteConflict when not). */
   routes?: Pick<RouteOwnership, 'hold'>;
   now?: () => Date;
@@ -74,9 +100,20 @@ type Status = NonNullable<FunctionObject['status']>;
 export function functionReconciler(deps: FunctionDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
+  const functions = deps.caches<FunctionObject & KubeObject>(FunctionType);
+  const deploymentCache = deps.caches<DeploymentObject>(Resources.Deployment, MANAGED_SELECTOR);
+  const pooledPods = deps.caches<KubeObject>(Resources.Pod, `${POOL.pooled}=true`);
+  // Children carry the managed-by label: their caches hold only Plinth's objects.
+  const child = (type: ResourceType) => deps.caches<KubeObject>(type, MANAGED_SELECTOR);
+  const roleBindings = child(Resources.RoleBinding);
+  /** Applies a child unless the cache shows it already as rendered. */
+  const apply = (type: ResourceType, obj: KubeObject) =>
+    applyCached(client, type === Resources.Deployment ? deploymentCache : child(type), type, obj, manager);
 
   // status.route is RouteOwnership.hold's (its own field manager): never stated here.
-  const applyStatus = statusWriter<Status>(client, FunctionType, FunctionKind.apiVersion, config.fieldManager);
+  const applyStatus = statusWriter<Status>(client, FunctionType, FunctionKind.apiVersion, config.fieldManager, [
+    'route',
+  ]);
   const writeStatus = (fn: FunctionObject, { route: _, ...status }: Status) => applyStatus(fn, status);
   const conditions = (fn: FunctionObject, list: ConditionInput[]) => withConditions(fn, list, deps.now?.());
 
@@ -108,12 +145,13 @@ export function functionReconciler(deps: FunctionDeps) {
     }
 
     // 1. Which revisions exist, and which one this spec is.
-    const deployments = (
-      await client.list<DeploymentObject>(Resources.Deployment, {
-        namespace: ns,
-        labelSelector: `${LABELS.function}=${name}`,
-      })
-    ).items.filter((d) => d.metadata?.ownerReferences?.some((o) => o.uid === fn.metadata.uid));
+    const deployments = deploymentCache
+      .list(ns)
+      .filter(
+        (d) =>
+          d.metadata?.labels?.[LABELS.function] === name &&
+          d.metadata?.ownerReferences?.some((o) => o.uid === fn.metadata.uid),
+      );
     const byName = new Map(deployments.map((d) => [d.metadata?.name ?? '', d]));
     const template = revisionTemplate(spec);
     const hash = templateHash(template);
@@ -127,11 +165,11 @@ export function functionReconciler(deps: FunctionDeps) {
 
     // 2. The latest revision's children.
     const input = { fn: { ...fn, spec }, revision: latestCreated, template, hash };
-    await client.apply(Resources.ServiceAccount, renderServiceAccount(fn), manager);
+    await apply(Resources.ServiceAccount, renderServiceAccount(fn));
     const source = renderSourceConfigMap(input);
-    if (source && isNew) await client.apply(Resources.ConfigMap, source, manager);
-    await client.apply(Resources.Deployment, renderDeployment(input, config), manager);
-    await client.apply(Resources.Service, renderService(input), manager);
+    if (source && isNew) await apply(Resources.ConfigMap, source);
+    await apply(Resources.Deployment, renderDeployment(input, config));
+    await apply(Resources.Service, renderService(input));
     if (isNew) {
       ctx.log.info({ revision: latestCreated, hash }, 'created revision');
       await recordEvent(client, fn as KubeObject, {
@@ -255,13 +293,10 @@ export function functionReconciler(deps: FunctionDeps) {
 
     // 6. The namespace's warm pools, and this Function's pool pods that have done their job.
     await syncPools(ns, { ...fn, status: { ...fn.status, latestCreatedRevision: latestCreated } });
-    const pooled = await client.list<KubeObject>(Resources.Pod, {
-      namespace: ns,
-      labelSelector: `${POOL.pooled}=true,${LABELS.function}=${name}`,
-    });
+    const pooled = pooledPods.list(ns).filter((p) => p.metadata?.labels?.[LABELS.function] === name);
     const revs = [...byName.keys()];
     const { retire, recheckInMs } = retirePooledPods(
-      pooled.items,
+      pooled,
       {
         serving,
         ownReady: new Set(revs.filter(ready)),
@@ -279,9 +314,8 @@ export function functionReconciler(deps: FunctionDeps) {
 
   /** Applies the pools the namespace's poolable Functions need and deletes the others. */
   async function syncPools(ns: string, current: FunctionObject): Promise<void> {
-    const all = (await client.list<FunctionObject & KubeObject>(FunctionType, { namespace: ns })).items;
-    const functions = all.map((f) => (f.metadata?.uid === current.metadata.uid ? current : f));
-    const plan = config.poolSize > 0 ? planPools(functions) : new Map();
+    const all = functions.list(ns).map((f) => (f.metadata?.uid === current.metadata.uid ? current : f));
+    const plan = config.poolSize > 0 ? planPools(all) : new Map();
     if (plan.size > 0) {
       const entries = [...plan.values()];
       const [role, binding] = renderPoolAccess(
@@ -290,20 +324,20 @@ export function functionReconciler(deps: FunctionDeps) {
         entries.flatMap((e) => e.sources).sort(),
         config,
       );
-      await client.apply(Resources.Role, role as KubeObject, manager);
-      await client.apply(Resources.RoleBinding, binding as KubeObject, manager);
+      await apply(Resources.Role, role as KubeObject);
+      await apply(Resources.RoleBinding, binding as KubeObject);
     }
     for (const [runtime, { owners }] of plan) {
       const [deployment, service] = renderPool(ns, runtime, owners, config);
-      await client.apply(Resources.Service, service as KubeObject, manager);
-      await client.apply(Resources.Deployment, deployment as KubeObject, manager);
+      await apply(Resources.Service, service as KubeObject);
+      await apply(Resources.Deployment, deployment as KubeObject);
     }
     for (const runtime of unusedPoolRuntimes(plan)) {
-      if (!(await client.get(Resources.Deployment, { namespace: ns, name: POOL.name(runtime) }))) continue;
+      if (!deploymentCache.get({ namespace: ns, name: POOL.name(runtime) })) continue;
       await client.delete(Resources.Deployment, { namespace: ns, name: POOL.name(runtime) });
       await client.delete(Resources.Service, { namespace: ns, name: POOL.name(runtime) });
     }
-    if (plan.size === 0 && (await client.get(Resources.RoleBinding, { namespace: ns, name: POOL.gatewayRole }))) {
+    if (plan.size === 0 && roleBindings.get({ namespace: ns, name: POOL.gatewayRole })) {
       await client.delete(Resources.RoleBinding, { namespace: ns, name: POOL.gatewayRole });
       await client.delete(Resources.Role, { namespace: ns, name: POOL.gatewayRole });
     }

@@ -16,12 +16,17 @@ import {
   placementSpec,
 } from '@plinth/api';
 import {
+  type Access,
+  APPLY,
+  applyCached,
   getCondition,
   type KubeClient,
   type KubeObject,
   ownerReference,
+  READ,
   type ReconcileContext,
   Resources,
+  type ResourceType,
   resourceOf,
   restrictedContainer,
   restrictedPod,
@@ -34,8 +39,16 @@ import {
   credentialsSecretName,
   databaseName,
 } from '../database/reconcile.ts';
+import type { Caches } from '../function/reconcile.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { reporter, secretReader, statusWriter, withConditions } from '../status.ts';
+import {
+  MANAGED_SELECTOR,
+  reporter,
+  type SecretObject,
+  secretReader,
+  statusWriter,
+  withConditions,
+} from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -100,7 +113,7 @@ export function renderGraphqlApi(
       kind: 'Secret',
       metadata: metadata(`${name}-config`),
       type: 'Opaque',
-      stringData: { 'graphql.json': json },
+      data: { 'graphql.json': Buffer.from(json).toString('base64') },
     },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(name), automountServiceAccountToken: false },
     {
@@ -159,22 +172,37 @@ export function renderGraphqlApi(
   ] as unknown as KubeObject[];
 }
 
-const TYPES: Record<string, typeof Resources.Secret> = {
+const TYPES: Record<string, ResourceType> = {
   Secret: Resources.Secret,
   ServiceAccount: Resources.ServiceAccount,
   Deployment: Resources.Deployment,
   Service: Resources.Service,
 };
 
+/** What the GraphQLApi reconcile reads (from the shared caches) and writes. */
+export const graphqlAccess: Access[] = [
+  { type: GraphQLApiType, verbs: READ },
+  { type: GraphQLApiType, subresource: 'status', verbs: ['patch'] },
+  { type: GraphQLApiType, subresource: 'finalizers', verbs: ['update'] }, // owner of its children
+  { type: resourceOf(DatabaseKind), verbs: READ },
+  ...Object.values(TYPES).map((type) => ({ type, verbs: [...READ, ...APPLY] as const })),
+];
+
 export function graphqlReconciler(deps: {
   client: KubeClient;
   config: OperatorConfig;
   /** Whether the gateway routes this API's path and host (RouteConflict when not). */
   routes?: Pick<RouteOwnership, 'hold'>;
+  caches: Caches;
 }) {
   const { client, config } = deps;
+  const databases = deps.caches<DatabaseObject & KubeObject>(resourceOf(DatabaseKind));
+  const secrets = deps.caches<SecretObject>(Resources.Secret);
+  const managed = (type: ResourceType) => deps.caches(type, MANAGED_SELECTOR);
   type Status = NonNullable<GraphQLApiObject['status']>;
-  const applyStatus = statusWriter<Status>(client, GraphQLApiType, GraphQLApiKind.apiVersion, config.fieldManager);
+  const applyStatus = statusWriter<Status>(client, GraphQLApiType, GraphQLApiKind.apiVersion, config.fieldManager, [
+    'route',
+  ]);
   // status.route is RouteOwnership.hold's (its own field manager): never stated here.
   const writeStatus = (api: { metadata: { name?: string; namespace?: string } }, { route: _, ...status }: Status) =>
     applyStatus(api, status);
@@ -204,12 +232,9 @@ export function graphqlReconciler(deps: {
         conditions: withConditions(api, [routeConflictCondition(refusal)]),
       });
     }
-    const secretValue = secretReader(client, ns, (reason, message) => waiting(api, reason, message));
+    const secretValue = secretReader(secrets, ns, (reason, message) => waiting(api, reason, message));
 
-    const db = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
-      namespace: ns,
-      name: spec.databaseRef.name,
-    });
+    const db = databases.get({ namespace: ns, name: spec.databaseRef.name });
     if (!db) return waiting(api, 'DatabaseNotFound', `Database ${ns}/${spec.databaseRef.name} does not exist`);
     const authenticator = db.spec.roles.find((r) => r.name === spec.authenticator);
     if (!authenticator?.login) {
@@ -250,14 +275,13 @@ export function graphqlReconciler(deps: {
     });
     for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage, config.placement)) {
       const type = TYPES[obj.kind ?? ''];
-      if (type) await client.apply(type, obj, { fieldManager: config.fieldManager });
+      if (type) await applyCached(client, managed(type), type, obj, { fieldManager: config.fieldManager });
     }
 
     const name = graphqlServiceName(api.metadata.name ?? '');
-    const d = await client.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
-      namespace: ns,
-      name,
-    });
+    const d = managed(Resources.Deployment).get({ namespace: ns, name }) as
+      | (KubeObject & { status?: { availableReplicas?: number } })
+      | undefined;
     const available = d?.status?.availableReplicas ?? 0;
     const url = `${config.gatewayURL}${graphqlPrefix(api)}`;
     await writeStatus(api, {

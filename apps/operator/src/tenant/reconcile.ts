@@ -6,12 +6,16 @@
 // removed). A finalizer does the same for every namespace when the Tenant is deleted.
 import { TenantKind, type TenantObject } from '@plinth/api';
 import {
+  type Access,
+  APPLY,
+  applyCached,
   hasFinalizer,
   isNotFound,
   type KubeClient,
   type KubeObject,
   type OwnerReference,
   ownerReference,
+  READ,
   type ReconcileContext,
   Resources,
   type ResourceType,
@@ -22,14 +26,16 @@ import {
   CREATED_ANNOTATION,
   HELM_RELEASE,
   namespaceLabels,
+  ROLE_NAMES,
   renderTenantNamespace,
   renderVirtualCluster,
   TENANT_LABEL,
   TENANT_OBJECTS,
 } from '@plinth/tenancy';
 import type { OperatorConfig } from '../config.ts';
+import type { Caches } from '../function/reconcile.ts';
 import { grantOverlapCondition, type RouteOwnership } from '../routes.ts';
-import { reporter, statusWriter, withConditions } from '../status.ts';
+import { MANAGED_SELECTOR, reporter, statusWriter, withConditions } from '../status.ts';
 
 export const TenantType = resourceOf(TenantKind);
 const FINALIZER = 'plinth.dev/tenant';
@@ -40,6 +46,23 @@ const TYPES: Record<string, ResourceType> = {
   RoleBinding: Resources.RoleBinding,
 };
 
+/** What the Tenant reconcile reads (from the shared caches) and writes. */
+export const tenantAccess: Access[] = [
+  { type: TenantType, verbs: [...READ, 'update', 'patch'] }, // the finalizer
+  { type: TenantType, subresource: 'status', verbs: ['patch'] },
+  { type: TenantType, subresource: 'finalizers', verbs: ['update', 'patch'] },
+  { type: Resources.Namespace, verbs: [...READ, 'create', 'patch', 'delete'] },
+  ...Object.values(TYPES).map((type) => ({ type, verbs: [...READ, ...APPLY, 'delete'] as const })),
+  // A Tenant's virtual cluster is a Flux HelmRelease, read when the Tenant asks for none.
+  { type: HELM_RELEASE, verbs: ['get', ...APPLY, 'delete'] },
+  // Tenants bind the tenant roles without the operator holding what they grant.
+  {
+    type: Resources.ClusterRole,
+    verbs: ['bind'],
+    resourceNames: [ROLE_NAMES.tenantAdmin, ROLE_NAMES.developer, ROLE_NAMES.viewer],
+  },
+];
+
 type Status = NonNullable<TenantObject['status']>;
 type NamespaceStatus = NonNullable<Status['namespaces']>[number];
 
@@ -48,8 +71,12 @@ export function tenantReconciler(deps: {
   config: OperatorConfig;
   /** Which of its route grants an older Tenant holds too (Degraded RouteGrantOverlap). */
   routes?: Pick<RouteOwnership, 'grantOverlap'>;
+  caches: Caches;
 }) {
   const { client, config } = deps;
+  const namespaces = deps.caches<KubeObject & { status?: { phase?: string } }>(Resources.Namespace);
+  const managed = MANAGED_SELECTOR;
+  const children = Object.fromEntries(Object.entries(TYPES).map(([kind, type]) => [kind, deps.caches(type, managed)]));
   const writeStatus = statusWriter<Status>(client, TenantType, TenantKind.apiVersion, config.fieldManager);
   const renderOptions = { groupsPrefix: config.groupsPrefix, platformNamespace: config.platformNamespace };
 
@@ -58,7 +85,8 @@ export function tenantReconciler(deps: {
     for (const ref of TENANT_OBJECTS) {
       const [kind = '', name = ''] = ref.split('/');
       const type = TYPES[kind];
-      if (type && !keep.has(ref)) await client.delete(type, { namespace, name });
+      if (type && !keep.has(ref) && children[kind]?.get({ namespace, name }))
+        await client.delete(type, { namespace, name });
     }
   }
 
@@ -116,8 +144,7 @@ export function tenantReconciler(deps: {
     const t = ctx.object;
     if (!t) return;
     const tenant = t.metadata.name ?? '';
-    const mine = async () =>
-      (await client.list<KubeObject>(Resources.Namespace, { labelSelector: `${TENANT_LABEL}=${tenant}` })).items;
+    const mine = async () => namespaces.list().filter((ns) => ns.metadata?.labels?.[TENANT_LABEL] === tenant);
     if (t.metadata.deletionTimestamp) {
       if (!hasFinalizer(t as KubeObject, FINALIZER)) return;
       for (const ns of await mine()) await release(tenant, ns);
@@ -134,7 +161,7 @@ export function tenantReconciler(deps: {
     const labels = namespaceLabels(t);
     const statuses: NamespaceStatus[] = [];
     for (const name of spec.namespaces) {
-      const ns = await client.get<KubeObject & { status?: { phase?: string } }>(Resources.Namespace, { name });
+      const ns = namespaces.get({ name });
       const holder = ns?.metadata?.labels?.[TENANT_LABEL];
       if (ns && holder && holder !== tenant) {
         statuses.push({ name, phase: 'Conflict', created: false });
@@ -155,7 +182,9 @@ export function tenantReconciler(deps: {
         obj.metadata = { ...obj.metadata, ownerReferences: owner };
         const type = TYPES[obj.kind ?? ''];
         if (!type) throw new Error(`tenant render made a ${obj.kind}, which the reconcile has no type for`);
-        await client.apply(type, obj, { fieldManager: config.fieldManager });
+        await applyCached(client, children[obj.kind ?? ''] ?? namespaces, type, obj, {
+          fieldManager: config.fieldManager,
+        });
       }
       await prune(name, new Set(objects.map((o) => `${o.kind}/${o.metadata?.name}`)));
       statuses.push({ name, phase: ns?.status?.phase ?? 'Active', created });

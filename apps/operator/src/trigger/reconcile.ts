@@ -12,31 +12,62 @@ import {
 } from '@plinth/api';
 import { connectorConfig, defaultPrefix, secretRefs } from '@plinth/faas';
 import {
+  type Access,
+  APPLY,
+  applyCached,
   type ConditionInput,
   type KubeClient,
   type KubeObject,
   ownerReference,
+  READ,
   type ReconcileContext,
   Resources,
+  type ResourceType,
   resourceOf,
   restrictedContainer,
   restrictedPod,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
-import { reporter, secretReader, statusWriter, withConditions } from '../status.ts';
+import type { Caches } from '../function/reconcile.ts';
+import {
+  MANAGED_SELECTOR,
+  reporter,
+  type SecretObject,
+  secretReader,
+  statusWriter,
+  withConditions,
+} from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
 const CONFIG_DIR = '/etc/plinth';
 
+/** What the KafkaTrigger reconcile reads (from the shared caches) and writes. */
+export const triggerAccess: Access[] = [
+  { type: KafkaTriggerType, verbs: READ },
+  { type: KafkaTriggerType, subresource: 'status', verbs: ['patch'] },
+  { type: KafkaTriggerType, subresource: 'finalizers', verbs: ['update'] }, // owner of its children
+  { type: resourceOf(FunctionKind), verbs: READ },
+  { type: Resources.Secret, verbs: [...READ, ...APPLY] },
+  { type: Resources.ServiceAccount, verbs: [...READ, ...APPLY] },
+  { type: Resources.Deployment, verbs: [...READ, ...APPLY] },
+];
+
 export interface TriggerDeps {
   client: KubeClient;
   config: OperatorConfig;
+  caches: Caches;
 }
 
 export function triggerReconciler(deps: TriggerDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
+  const functions = deps.caches<FunctionObject & KubeObject>(resourceOf(FunctionKind));
+  const secrets = deps.caches<SecretObject>(Resources.Secret);
+  const managed = (type: ResourceType) => deps.caches(type, MANAGED_SELECTOR);
+  const deployments = managed(Resources.Deployment);
+  /** Applies a child unless the cache shows it already as rendered. */
+  const apply = (type: ResourceType, obj: KubeObject) => applyCached(client, managed(type), type, obj, manager);
 
   const writeStatus = statusWriter<NonNullable<KafkaTriggerObject['status']>>(
     client,
@@ -62,91 +93,75 @@ export function triggerReconciler(deps: TriggerDeps) {
     const name = `kt-${t.metadata.name}`;
     const spec = KafkaTriggerKind.withDefaults(t.spec);
 
-    const fn = await client.get<FunctionObject & KubeObject>(resourceOf(FunctionKind), {
-      namespace: ns,
-      name: spec.functionRef.name,
-    });
+    const fn = functions.get({ namespace: ns, name: spec.functionRef.name });
     if (!fn) return waiting(t, 'FunctionNotFound', `Function ${ns}/${spec.functionRef.name} does not exist`);
     const fnSpec = FunctionKind.withDefaults(fn.spec);
     const prefix = fnSpec.http.path ?? defaultPrefix(ns, spec.functionRef.name);
     // Delivered inside the cluster: the public URL may not be reachable from a pod.
     const target = `${config.gatewayInternalURL}${prefix}`;
 
-    const read = secretReader(client, ns, (reason, message) => waiting(t, reason, message));
-    const secrets: Record<string, string | undefined> = {};
-    for (const [role, ref] of Object.entries(secretRefs(t))) secrets[role] = ref ? await read(ref) : undefined;
-    const json = JSON.stringify(connectorConfig(t, target, secrets, config.gatewayCA), null, 2);
+    const read = secretReader(secrets, ns, (reason, message) => waiting(t, reason, message));
+    const values: Record<string, string | undefined> = {};
+    for (const [role, ref] of Object.entries(secretRefs(t))) values[role] = ref ? await read(ref) : undefined;
+    const json = JSON.stringify(connectorConfig(t, target, values, config.gatewayCA), null, 2);
     const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
     const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
     const owner = [ownerReference(t as KubeObject)];
 
-    await client.apply(
-      Resources.Secret,
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: `${name}-config`, namespace: ns, labels, ownerReferences: owner },
-        type: 'Opaque',
-        stringData: { 'connector.json': json },
-      } as KubeObject,
-      manager,
-    );
-    await client.apply(
-      Resources.ServiceAccount,
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name, namespace: ns, labels, ownerReferences: owner },
-        automountServiceAccountToken: false,
-      } as KubeObject,
-      manager,
-    );
-    await client.apply(
-      Resources.Deployment,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name, namespace: ns, labels, ownerReferences: owner },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { 'plinth.dev/kafka-trigger': t.metadata.name ?? '' } },
-          template: {
-            metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
-            spec: {
-              serviceAccountName: name,
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: restrictedPod,
-              ...placementSpec(config.placement),
-              terminationGracePeriodSeconds: 30,
-              containers: [
-                {
-                  name: 'connector',
-                  image: config.connectorImage,
-                  env: [
-                    { name: 'PLINTH_CONNECTOR_CONFIG', value: `${CONFIG_DIR}/connector.json` },
-                    { name: 'PLINTH_METRICS_PORT', value: '9090' },
-                    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-                  ],
-                  ports: [{ name: 'metrics', containerPort: 9090 }],
-                  readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
-                  volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
-                  resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-                  securityContext: restrictedContainer,
-                },
-              ],
-              volumes: [{ name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } }],
-            },
+    await apply(Resources.Secret, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${name}-config`, namespace: ns, labels, ownerReferences: owner },
+      type: 'Opaque',
+      data: { 'connector.json': Buffer.from(json).toString('base64') },
+    } as KubeObject);
+    await apply(Resources.ServiceAccount, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name, namespace: ns, labels, ownerReferences: owner },
+      automountServiceAccountToken: false,
+    } as KubeObject);
+    await apply(Resources.Deployment, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, labels, ownerReferences: owner },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'plinth.dev/kafka-trigger': t.metadata.name ?? '' } },
+        template: {
+          metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPod,
+            ...placementSpec(config.placement),
+            terminationGracePeriodSeconds: 30,
+            containers: [
+              {
+                name: 'connector',
+                image: config.connectorImage,
+                env: [
+                  { name: 'PLINTH_CONNECTOR_CONFIG', value: `${CONFIG_DIR}/connector.json` },
+                  { name: 'PLINTH_METRICS_PORT', value: '9090' },
+                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                ],
+                ports: [{ name: 'metrics', containerPort: 9090 }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
+                volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+                resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+                securityContext: restrictedContainer,
+              },
+            ],
+            volumes: [{ name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } }],
           },
         },
-      } as KubeObject,
-      manager,
-    );
+      },
+    } as KubeObject);
 
-    const d = await client.get<KubeObject & { status?: { availableReplicas?: number } }>(Resources.Deployment, {
-      namespace: ns,
-      name,
-    });
+    const d = deployments.get({ namespace: ns, name }) as
+      | (KubeObject & { status?: { availableReplicas?: number } })
+      | undefined;
     const available = (d?.status?.availableReplicas ?? 0) > 0;
     await writeStatus(t, {
       observedGeneration: t.metadata.generation,

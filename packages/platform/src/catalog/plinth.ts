@@ -12,82 +12,24 @@ import {
   placementSpec,
   TenantKind,
 } from '@plinth/api';
-import { type KubeObject, restrictedContainer, restrictedPod } from '@plinth/kube';
-import { platformAdminBinding, platformRoles, ROLE_NAMES } from '@plinth/tenancy';
+import { type KubeObject, leaderElectionAccess, restrictedContainer, restrictedPod, rulesOf } from '@plinth/kube';
+import { platformAdminBinding, platformRoles } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
 import { ISSUER } from './cert-manager.ts';
 import { type Component, objects } from './component.ts';
+// The operator's and the gateway's ClusterRole rules, generated from what their code declares.
+import { gatewayRules, operatorRules } from './rbac.generated.ts';
 
 export const PLINTH_NAMESPACE = 'plinth-system';
 export { PLINTH_VERSION } from '@plinth/api';
 export const PLINTH_KINDS = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind];
 const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', 'app.kubernetes.io/managed-by': 'plinth' };
-const READ = ['get', 'list', 'watch'];
-const WRITE = ['create', 'update', 'patch', 'delete'];
 
 const meta = (name: string, namespaced = true, labels: Record<string, string> = {}) => ({
   name,
   ...(namespaced ? { namespace: PLINTH_NAMESPACE } : {}),
   labels: { ...PART_OF, ...labels },
 });
-
-/** What the operator may do: exactly what its reconciles call, and nothing cluster-admin-like. */
-const operatorRules = [
-  {
-    apiGroups: ['plinth.dev'],
-    resources: ['functions', 'kafkatriggers', 'databases', 'graphqlapis', 'tenants'],
-    verbs: [...READ, 'update', 'patch'],
-  },
-  {
-    apiGroups: ['plinth.dev'],
-    resources: [
-      'functions/status',
-      'kafkatriggers/status',
-      'databases/status',
-      'graphqlapis/status',
-      'tenants/status',
-      'functions/finalizers',
-      'databases/finalizers',
-      'tenants/finalizers',
-    ],
-    verbs: ['get', 'update', 'patch'],
-  },
-  {
-    apiGroups: [''],
-    resources: ['secrets', 'configmaps', 'services', 'serviceaccounts', 'resourcequotas', 'limitranges'],
-    verbs: [...READ, ...WRITE],
-  },
-  { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create', 'patch', 'delete'] },
-  // Events are aggregated: a repeat is read and its count raised.
-  { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'patch'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, ...WRITE] },
-  // A Tenant's virtual cluster is a Flux HelmRelease; every Tenant reconcile reads it.
-  { apiGroups: ['helm.toolkit.fluxcd.io'], resources: ['helmreleases'], verbs: [...READ, ...WRITE] },
-  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
-  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: [...READ, ...WRITE] },
-  // Warm pools: the Role that lets the gateway read a namespace's poolable code and move the pod
-  // it specializes (which the operator must hold to grant), and deleting pool pods done serving.
-  { apiGroups: [''], resources: ['pods'], verbs: [...READ, 'patch', 'delete'] },
-  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
-  // Tenants bind the tenant roles without the operator holding what they grant.
-  {
-    apiGroups: ['rbac.authorization.k8s.io'],
-    resources: ['clusterroles'],
-    verbs: ['bind'],
-    resourceNames: [ROLE_NAMES.tenantAdmin, ROLE_NAMES.developer, ROLE_NAMES.viewer],
-  },
-];
-
-/**
- * What the gateway may do: read routes (and Tenants, whose grants decide who may serve a path
- * or host) and endpoints, and wake a revision from zero.
- */
-const gatewayRules = [
-  { apiGroups: ['plinth.dev'], resources: ['functions', 'graphqlapis', 'tenants'], verbs: READ },
-  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
-  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
-];
 
 function workload(
   name: string,
@@ -199,9 +141,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: meta('plinth-operator-leader'),
-      rules: [
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: [...READ, 'create', 'update', 'patch'] },
-      ],
+      rules: rulesOf(leaderElectionAccess),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
