@@ -2,12 +2,14 @@
 import {
   DatabaseKind,
   type DatabaseObject,
+  FUNCTION_LABELS,
   FunctionKind,
   type FunctionObject,
   GraphQLApiKind,
   type GraphQLApiObject,
   KafkaTriggerKind,
   type KafkaTriggerObject,
+  POOL,
   TenantKind,
   type TenantObject,
 } from '@plinth/api';
@@ -119,6 +121,15 @@ export function build(deps: OperatorDeps): Operator {
   const named = (obj: KubeObject) => obj.metadata?.name ?? '';
   const functionController = controller<FunctionObject>('function', FunctionType, functions, {
     owns: [Resources.Deployment],
+    // A pool pod the gateway specialized joins its Function (by label, not owner): the Function
+    // retires it once the revision's own pod is ready.
+    watches: [
+      {
+        type: Resources.Pod,
+        labelSelector: `${POOL.pooled}=true`,
+        affected: (pod, fns) => fns.filter((f) => f.metadata.name === pod.metadata?.labels?.[FUNCTION_LABELS.function]),
+      },
+    ],
   });
   const autoscaler = new ClusterAutoscaler({
     client: deps.client,

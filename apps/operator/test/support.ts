@@ -3,13 +3,17 @@
 import { after, before } from 'node:test';
 import { DatabaseKind } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { ensureCrd, getCondition, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { operatorRules } from '@plinth/platform';
 import pg from 'pg';
 import { build, configFromEnv, type Operator, type OperatorDeps, operatorKinds } from '../src/app.ts';
 import { DATABASE_MARKER } from '../src/database/reconcile.ts';
 
 export interface OperatorUnderTest {
+  /** The ground's admin, for the test's own requests. */
   client: KubeClient;
+  /** The operator's own identity: a ServiceAccount bound to the ClusterRole `plinth up` installs. */
+  operatorClient: KubeClient;
   /** The namespace the operator watches, made for this file. */
   ns: string;
   operator: Operator;
@@ -32,8 +36,9 @@ export function useOperator(
     for (const kind of operatorKinds) await ensureCrd(t.client, kind.crd(), { fieldManager: 'plinth-test' });
     t.ns = uniqueName(prefix);
     await t.client.create(Resources.Namespace, { metadata: { name: t.ns } });
+    t.operatorClient = await operatorIdentity(t.client, t.ns);
     t.operator = build({
-      client: t.client,
+      client: t.operatorClient,
       config: configFromEnv(env),
       namespace: t.ns,
       concurrency: async () => new Map(),
@@ -45,8 +50,54 @@ export function useOperator(
   after(async () => {
     await t.operator?.stop();
     await t.client?.delete(Resources.Namespace, { name: t.ns });
+    await t.client?.delete(Resources.ClusterRoleBinding, { name: identityName(t.ns) });
+    await t.client?.delete(Resources.ClusterRole, { name: identityName(t.ns) });
   });
   return t;
+}
+
+const identityName = (ns: string) => `plinth-operator-test-${ns}`;
+
+/**
+ * The operator as it runs in a cluster, as far as the API server can tell: the ServiceAccount
+ * `plinth-operator` (of the test's namespace, so test files never share one), bound to a
+ * ClusterRole with exactly the rules `plinth up` and the chart install (generated from what the
+ * reconciles declare). The tests act as it by impersonation, so a reconcile that calls anything
+ * the rules leave out fails with 403 here.
+ */
+export async function operatorIdentity(admin: KubeClient, ns: string): Promise<KubeClient> {
+  const name = identityName(ns);
+  const manager = { fieldManager: 'plinth-test' };
+  await admin.apply(Resources.ClusterRole, { metadata: { name }, rules: operatorRules } as KubeObject, manager);
+  await admin.apply(
+    Resources.ClusterRoleBinding,
+    {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'plinth-operator', namespace: ns }],
+    } as KubeObject,
+    manager,
+  );
+  const client = admin.impersonate(`system:serviceaccount:${ns}:plinth-operator`, [
+    'system:serviceaccounts',
+    `system:serviceaccounts:${ns}`,
+    'system:authenticated',
+  ]);
+  // The authorizer picks a new binding up from its watch within moments.
+  await eventually(
+    'the operator ClusterRole in effect',
+    async () => {
+      try {
+        await client.list(Resources.Deployment, { namespace: ns });
+        return true;
+      } catch (e) {
+        if (isForbidden(e)) return false;
+        throw e;
+      }
+    },
+    10_000,
+  );
+  return client;
 }
 
 /**

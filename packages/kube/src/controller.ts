@@ -55,7 +55,12 @@ export interface ControllerOptions<T extends KubeObject> {
    * picks from those in its namespace (e.g. the APIs over a Database that became ready, the
    * triggers whose Secret was rotated).
    */
-  watches?: readonly { type: ResourceType; affected: (obj: KubeObject, primaries: readonly T[]) => T[] }[];
+  watches?: readonly {
+    type: ResourceType;
+    /** Only objects with these labels (their cache then holds only those). */
+    labelSelector?: string;
+    affected: (obj: KubeObject, primaries: readonly T[]) => T[];
+  }[];
   /**
    * The process's shared informers (one watch and cache per type): the primary, owned and
    * watched types come from it. Without one the controller makes a factory of its own.
@@ -114,7 +119,7 @@ export class Controller<T extends KubeObject> {
       inf.on('delete', toOwner);
     }
     for (const w of opts.watches ?? []) {
-      const inf = this.#informers.informer<KubeObject>(w.type, scope);
+      const inf = this.#informers.informer<KubeObject>(w.type, { ...scope, labelSelector: w.labelSelector });
       const toPrimaries = (obj: KubeObject) => {
         for (const p of w.affected(obj, this.informer.list(obj.metadata?.namespace))) enqueue(p);
       };

@@ -6,6 +6,7 @@ export {
   PLINTH_VERSION,
   plinthManifests,
 } from './catalog/index.ts';
+export { gatewayRules, operatorRules } from './catalog/rbac.generated.ts';
 export {
   type ComponentKey,
   ConfigError,
