@@ -33,7 +33,7 @@ import { autoscalerAccess, ClusterAutoscaler, type DeploymentObject } from './fu
 import { type Caches, FunctionType, functionAccess, functionReconciler } from './function/reconcile.ts';
 import { GraphQLApiType, graphqlAccess, graphqlReconciler } from './graphql/reconcile.ts';
 import { RouteOwnership, routesAccess } from './routes.ts';
-import { MANAGED_SELECTOR } from './status.ts';
+import { MANAGED_SELECTOR, type SecretObject, type SecretOf } from './status.ts';
 import { TenantType, tenantAccess, tenantReconciler } from './tenant/reconcile.ts';
 import { KafkaTriggerType, triggerAccess, triggerReconciler } from './trigger/reconcile.ts';
 
@@ -85,6 +85,13 @@ export function build(deps: OperatorDeps): Operator {
   // Made before the controllers start (which starts every informer made so far).
   const caches: Caches = <T extends KubeObject>(type: ResourceType, labelSelector?: string) =>
     informers.informer<T>(type, { namespace: deps.namespace, labelSelector });
+  // Secrets from the cache, except (in tests scoped to one namespace) those outside the scope,
+  // such as a platform database server's in the platform namespace.
+  const secretCache = caches<SecretObject>(Resources.Secret);
+  const secretOf: SecretOf = (namespace, name) =>
+    deps.namespace && namespace !== deps.namespace
+      ? deps.client.get<SecretObject>(Resources.Secret, { namespace, name })
+      : secretCache.get({ namespace, name });
   const routes = new RouteOwnership({
     client: deps.client,
     informers,
@@ -145,7 +152,7 @@ export function build(deps: OperatorDeps): Operator {
     now: deps.now,
     logger: deps.logger,
   });
-  const triggers = triggerReconciler({ client: deps.client, config: deps.config, caches });
+  const triggers = triggerReconciler({ client: deps.client, config: deps.config, caches, secretOf });
   const triggerController = controller<KafkaTriggerObject>('kafka-trigger', KafkaTriggerType, triggers, {
     owns: [Resources.Deployment],
     watches: [
@@ -159,7 +166,7 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const databases = databaseReconciler({ client: deps.client, config: deps.config });
+  const databases = databaseReconciler({ client: deps.client, config: deps.config, caches, secretOf });
   const databaseController = controller<DatabaseObject>('database', DatabaseType, databases, {
     concurrency: 1,
     watches: [
@@ -169,7 +176,7 @@ export function build(deps: OperatorDeps): Operator {
       },
     ],
   });
-  const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes, caches });
+  const graphql = graphqlReconciler({ client: deps.client, config: deps.config, routes, caches, secretOf });
   const graphqlController = controller<GraphQLApiObject>('graphql-api', GraphQLApiType, graphql, {
     owns: [Resources.Deployment],
     watches: [

@@ -4,7 +4,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Condition, FUNCTION_LABELS } from '@plinth/api';
 import {
   type ConditionInput,
-  type Informer,
   type KubeClient,
   type KubeObject,
   type ReconcileFailure,
@@ -63,17 +62,23 @@ export interface SecretObject extends KubeObject {
   data?: Record<string, string>;
 }
 
+/** Reads a Secret: from the operator's shared cache, or the API server (the CLI). */
+export type SecretOf = (
+  namespace: string,
+  name: string,
+) => Promise<SecretObject | undefined> | SecretObject | undefined;
+
 /**
  * A reader of Secret values in one namespace, from the shared Secret cache; a missing Secret or
  * key calls `missing` with a reason and a message naming it.
  */
 export function secretReader(
-  secrets: Pick<Informer<SecretObject>, 'get'>,
+  secretOf: SecretOf,
   namespace: string,
   missing: (reason: 'SecretNotFound' | 'SecretKeyNotFound', message: string) => Promise<never>,
 ) {
   return async (ref: { name: string; key: string }): Promise<string> => {
-    const s = secrets.get({ namespace, name: ref.name });
+    const s = await secretOf(namespace, ref.name);
     if (!s) return missing('SecretNotFound', `Secret ${namespace}/${ref.name} does not exist`);
     const value = s.data?.[ref.key];
     if (value === undefined)

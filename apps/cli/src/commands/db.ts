@@ -5,7 +5,7 @@
 // should match the operator's.
 import { parseArgs } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
-import { KubeClient, type KubeObject, resourceOf } from '@plinth/kube';
+import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { configFromEnv, planDatabase } from '@plinth/operator';
 
 export async function db(argv: string[]): Promise<number> {
@@ -31,7 +31,9 @@ export async function db(argv: string[]): Promise<number> {
   try {
     // The operator's settings, from the same variables (PLINTH_NAMESPACE, PLINTH_PG_GRANTABLE_ROLES).
     const config = configFromEnv();
-    const steps = await planDatabase(client, d, config.platformNamespace, config.grantableRoles);
+    const secretOf = (namespace: string, name: string) =>
+      client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, { namespace, name });
+    const steps = await planDatabase(secretOf, d, config.platformNamespace, config.grantableRoles);
     if (steps.length === 0) process.stdout.write(`Database ${values.namespace}/${name} is in sync: nothing to apply\n`);
     else {
       process.stdout.write(`Database ${values.namespace}/${name}: ${steps.length} step(s) to apply\n`);

@@ -35,7 +35,10 @@ import {
 } from '@plinth/pg-access';
 import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
-import { reporter, type SecretObject, statusWriter, withConditions } from '../status.ts';
+import type { Caches } from '../function/reconcile.ts';
+import { reporter, type SecretOf, statusWriter, withConditions } from '../status.ts';
+
+export type { SecretOf };
 
 export const DatabaseType = resourceOf(DatabaseKind);
 
@@ -72,7 +75,7 @@ export interface ConnectionInfo {
  * connection Secret. `platformNamespace` is where platform servers live.
  */
 export async function connectionInfo(
-  client: KubeClient,
+  secretOf: SecretOf,
   d: DatabaseObject,
   platformNamespace: string,
 ): Promise<ConnectionInfo> {
@@ -80,7 +83,7 @@ export async function connectionInfo(
   const platform = d.spec.serverRef !== undefined;
   const where = platform ? platformNamespace : ns;
   const ref = d.spec.serverRef?.name ?? d.spec.connectionSecretRef?.name ?? '';
-  const secret = await client.get<SecretObject>(Resources.Secret, { namespace: where, name: ref });
+  const secret = await secretOf(where, ref);
   if (platform) {
     const allowed = (secret?.metadata?.annotations?.[SERVER_NAMESPACES] ?? '').split(',').map((x) => x.trim());
     if (secret?.metadata?.labels?.[SERVER_LABEL] !== 'true') {
@@ -114,12 +117,12 @@ export async function connectionInfo(
 
 /** Opens a connection to `database` on the Database's server. */
 export async function openConnection(
-  client: KubeClient,
+  secretOf: SecretOf,
   d: DatabaseObject,
   database: string,
   platformNamespace: string,
 ): Promise<pg.Client> {
-  const c = await connectionInfo(client, d, platformNamespace);
+  const c = await connectionInfo(secretOf, d, platformNamespace);
   const db = new pg.Client({
     host: c.host,
     port: c.port,
@@ -178,12 +181,12 @@ export function declarationFor(d: DatabaseObject, password: (role: string) => st
 
 /** What applying the Database now would do (read-only; for `plinth db plan`), secrets masked. */
 export async function planDatabase(
-  client: KubeClient,
+  secretOf: SecretOf,
   d: DatabaseObject,
   platformNamespace: string,
   grantable: readonly string[] = [],
 ): Promise<PlanStep[]> {
-  const db = await openConnection(client, d, databaseName(d), platformNamespace);
+  const db = await openConnection(secretOf, d, databaseName(d), platformNamespace);
   try {
     return (
       await planFor(
@@ -255,8 +258,15 @@ function ownership(
   };
 }
 
-export function databaseReconciler(deps: { client: KubeClient; config: OperatorConfig }) {
-  const { client, config } = deps;
+export function databaseReconciler(deps: {
+  client: KubeClient;
+  config: OperatorConfig;
+  caches: Caches;
+  /** Secrets, also those of the platform's servers outside the operator's scope. */
+  secretOf: SecretOf;
+}) {
+  const { client, config, secretOf } = deps;
+  const databases = deps.caches<DatabaseObject & KubeObject>(DatabaseType);
   type Status = NonNullable<DatabaseObject['status']>;
   const writeStatus = statusWriter<Status>(client, DatabaseType, DatabaseKind.apiVersion, config.fieldManager);
 
@@ -273,7 +283,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
 
   async function connectionOf(d: DatabaseObject, database: string): Promise<pg.Client> {
     try {
-      return await openConnection(client, d, database, config.platformNamespace);
+      return await openConnection(secretOf, d, database, config.platformNamespace);
     } catch (e) {
       if (!(e instanceof ConnectionSecretError)) throw e;
       return report.waiting(d, 'ConnectionSecretNotFound', e.message);
@@ -285,7 +295,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
   async function credentials(d: DatabaseObject, role: string): Promise<string> {
     const ns = d.metadata.namespace ?? 'default';
     const name = credentialsSecretName(d, role);
-    const existing = await client.get<SecretObject>(Resources.Secret, { namespace: ns, name });
+    const existing = await secretOf(ns, name);
     const current = existing?.data?.password;
     if (current) return Buffer.from(current, 'base64').toString('utf8');
     const password = randomBytes(24).toString('base64url');
@@ -328,9 +338,7 @@ export function databaseReconciler(deps: { client: KubeClient; config: OperatorC
         ).rows[0];
       /** Another Database's status names it too (databases made before they were marked). */
       const claimedElsewhere = async () =>
-        (await client.list<DatabaseObject & KubeObject>(DatabaseType)).items.some(
-          (o) => o.status?.databaseName === name && o.metadata.uid !== d.metadata.uid,
-        );
+        databases.list().some((o) => o.status?.databaseName === name && o.metadata.uid !== d.metadata.uid);
       let existing = await read();
       let verdict = ownership(name, existing, d, existing && !existing.comment ? await claimedElsewhere() : false);
       if (!verdict.ok) return refuse(d, verdict.reason, verdict.message);

@@ -41,14 +41,7 @@ import {
 } from '../database/reconcile.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import {
-  MANAGED_SELECTOR,
-  reporter,
-  type SecretObject,
-  secretReader,
-  statusWriter,
-  withConditions,
-} from '../status.ts';
+import { MANAGED_SELECTOR, reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -194,10 +187,11 @@ export function graphqlReconciler(deps: {
   /** Whether the gateway routes this API's path and host (RouteConflict when not). */
   routes?: Pick<RouteOwnership, 'hold'>;
   caches: Caches;
+  /** Secrets, also those of the platform's servers outside the operator's scope. */
+  secretOf: SecretOf;
 }) {
   const { client, config } = deps;
   const databases = deps.caches<DatabaseObject & KubeObject>(resourceOf(DatabaseKind));
-  const secrets = deps.caches<SecretObject>(Resources.Secret);
   const managed = (type: ResourceType) => deps.caches(type, MANAGED_SELECTOR);
   type Status = NonNullable<GraphQLApiObject['status']>;
   const applyStatus = statusWriter<Status>(client, GraphQLApiType, GraphQLApiKind.apiVersion, config.fieldManager, [
@@ -232,7 +226,7 @@ export function graphqlReconciler(deps: {
         conditions: withConditions(api, [routeConflictCondition(refusal)]),
       });
     }
-    const secretValue = secretReader(secrets, ns, (reason, message) => waiting(api, reason, message));
+    const secretValue = secretReader(deps.secretOf, ns, (reason, message) => waiting(api, reason, message));
 
     const db = databases.get({ namespace: ns, name: spec.databaseRef.name });
     if (!db) return waiting(api, 'DatabaseNotFound', `Database ${ns}/${spec.databaseRef.name} does not exist`);
@@ -259,7 +253,7 @@ export function graphqlReconciler(deps: {
     }
     let server: ConnectionInfo;
     try {
-      server = await connectionInfo(client, db, config.platformNamespace);
+      server = await connectionInfo(deps.secretOf, db, config.platformNamespace);
     } catch (e) {
       if (e instanceof ConnectionSecretError) return waiting(api, 'ConnectionSecretNotFound', e.message);
       throw e;

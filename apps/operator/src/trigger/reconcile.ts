@@ -29,14 +29,7 @@ import {
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../function/reconcile.ts';
-import {
-  MANAGED_SELECTOR,
-  reporter,
-  type SecretObject,
-  secretReader,
-  statusWriter,
-  withConditions,
-} from '../status.ts';
+import { MANAGED_SELECTOR, reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -57,13 +50,13 @@ export interface TriggerDeps {
   client: KubeClient;
   config: OperatorConfig;
   caches: Caches;
+  secretOf: SecretOf;
 }
 
 export function triggerReconciler(deps: TriggerDeps) {
   const { client, config } = deps;
   const manager = { fieldManager: config.fieldManager };
   const functions = deps.caches<FunctionObject & KubeObject>(resourceOf(FunctionKind));
-  const secrets = deps.caches<SecretObject>(Resources.Secret);
   const managed = (type: ResourceType) => deps.caches(type, MANAGED_SELECTOR);
   const deployments = managed(Resources.Deployment);
   /** Applies a child unless the cache shows it already as rendered. */
@@ -100,7 +93,7 @@ export function triggerReconciler(deps: TriggerDeps) {
     // Delivered inside the cluster: the public URL may not be reachable from a pod.
     const target = `${config.gatewayInternalURL}${prefix}`;
 
-    const read = secretReader(secrets, ns, (reason, message) => waiting(t, reason, message));
+    const read = secretReader(deps.secretOf, ns, (reason, message) => waiting(t, reason, message));
     const values: Record<string, string | undefined> = {};
     for (const [role, ref] of Object.entries(secretRefs(t))) values[role] = ref ? await read(ref) : undefined;
     const json = JSON.stringify(connectorConfig(t, target, values, config.gatewayCA), null, 2);
