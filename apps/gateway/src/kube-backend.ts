@@ -21,6 +21,7 @@ import {
   type GraphQLApiObject,
   graphqlPrefix,
   graphqlServiceName,
+  MANAGED_SELECTOR,
   POOL,
   type PoolRuntime,
   poolRuntime,
@@ -123,8 +124,11 @@ export class KubeBackend implements FunctionBackend {
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   #specializeTimeoutMs: number;
-  /** Pool pods taken by this gateway (`namespace/pod`), never offered again. */
-  #claimed = new Set<string>();
+  /**
+   * Pool pods taken by this gateway (`namespace/pod` to the pool Service), never offered again;
+   * forgotten once the pool's EndpointSlices no longer list them (moved out or gone).
+   */
+  #claimed = new Map<string, string>();
   #specialized = new Map<string, Specialized[]>();
   /** One wake per revision at a time: a burst at zero takes one pool pod, not one each. */
   #waking = new Map<string, Promise<void>>();
@@ -151,7 +155,7 @@ export class KubeBackend implements FunctionBackend {
       client: opts.client,
       type: Resources.EndpointSlice,
       namespace: opts.namespace,
-      labelSelector: 'app.kubernetes.io/managed-by=plinth',
+      labelSelector: MANAGED_SELECTOR,
       logger: this.#log,
     });
     // Coalesced: one rebuild per settle period, none before the initial lists are in.
@@ -348,7 +352,7 @@ export class KubeBackend implements FunctionBackend {
       env: Object.fromEntries((spec.env ?? []).map((e) => [e.name, e.value ?? ''])),
     });
     for (const pod of idle.slice(0, 3)) {
-      this.#claimed.add(`${namespace}/${pod.name}`);
+      this.#claimed.set(`${namespace}/${pod.name}`, `${namespace}/${POOL.name(runtime)}`);
       const res = await request(`${pod.url}/_/specialize`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -414,6 +418,16 @@ export class KubeBackend implements FunctionBackend {
     const ns = slice.metadata?.namespace;
     const svc = slice.metadata?.labels?.[SERVICE_NAME];
     if (!ns || !svc) return;
+    if (this.#claimed.size > 0) {
+      const pool = `${ns}/${svc}`;
+      const listed = new Set(
+        this.#slices
+          .list(ns)
+          .filter((s) => s.metadata?.labels?.[SERVICE_NAME] === svc)
+          .flatMap((s) => (s.endpoints ?? []).map((ep) => `${ns}/${ep.targetRef?.name}`)),
+      );
+      for (const [key, of] of this.#claimed) if (of === pool && !listed.has(key)) this.#claimed.delete(key);
+    }
     for (const check of [...(this.#waiters.get(`${ns}/${svc}`) ?? [])]) check();
   }
 
