@@ -1,9 +1,10 @@
 // plinth-connector: reads its ConnectorConfig (JSON) from the file named by
 // PLINTH_CONNECTOR_CONFIG (in a cluster, a Secret the operator renders, since it carries the
-// SASL password), consumes until SIGTERM, then drains. A Kafka it cannot reach or that refuses
-// its credentials is retried with backoff and reported, never turned into a crash loop.
-import { readFileSync } from 'node:fs';
+// SASL password), consumes until SIGTERM, then drains. A config file that does not match its
+// schema stops it at once (exit 2, every bad field named); a Kafka it cannot reach or that
+// refuses its credentials is retried with backoff and reported, never turned into a crash loop.
 import { createServer } from 'node:http';
+import { ConnectorConfigFile } from '@plinth/faas';
 import { pino } from 'pino';
 import { build, type ConnectorConfig, ConnectorError } from './app.ts';
 
@@ -13,7 +14,13 @@ if (!file) {
   log.fatal('PLINTH_CONNECTOR_CONFIG must name the connector config file');
   process.exit(2);
 }
-const config = JSON.parse(readFileSync(file, 'utf8')) as ConnectorConfig;
+let config: ConnectorConfig;
+try {
+  config = ConnectorConfigFile.read(file);
+} catch (e) {
+  log.fatal({ code: 'PLINTH_CONFIG' }, (e as Error).message);
+  process.exit(2);
+}
 const connector = build({ config, logger: log });
 
 let stopping = false;

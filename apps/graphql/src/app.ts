@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { GraphqlConfig } from '@plinth/api';
+import { type GraphqlConfig, PLINTH_VERSION } from '@plinth/api';
 import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
@@ -20,7 +20,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import { type AuthConfig, AuthError, makeVerifier, pgSettingsFor } from './auth.ts';
 import { markReadOnly, pgService } from './pg-client.ts';
 
-export type { GraphqlConfig } from '@plinth/api';
+export { type GraphqlConfig, GraphqlConfigFile } from '@plinth/api';
 export { type AuthConfig, AuthError, type JwtConfig, pgSettingsFor } from './auth.ts';
 
 export interface GraphqlApi {
@@ -36,22 +36,7 @@ export interface GraphqlApi {
 
 const requestContext = new WeakMap<IncomingMessage, Record<string, string>>();
 
-export function validateConfig(c: GraphqlConfig): void {
-  const problems: string[] = [];
-  if (!c.database?.host || !c.database.database || !c.database.user) {
-    problems.push('database: host, database and user are required');
-  }
-  if (!c.schemas?.length) problems.push('schemas: name at least one schema to expose');
-  if (c.jwt && !!c.jwt.secret === !!c.jwt.jwksUrl) problems.push('jwt: set exactly one of secret or jwksUrl');
-  if (c.jwt && !c.roles?.length) problems.push('roles: list the roles a token may assume');
-  for (const [k, v] of Object.entries(c.limits ?? {})) {
-    if (!Number.isInteger(v) || v <= 0) problems.push(`limits.${k}: must be a positive integer, got ${v}`);
-  }
-  if (problems.length) throw new Error(`invalid GraphQL API config:\n  ${problems.join('\n  ')}`);
-}
-
 export function build(config: GraphqlConfig, deps: { logger?: Logger; registry?: Registry } = {}): GraphqlApi {
-  validateConfig(config);
   const log = deps.logger ?? pino({ name: 'plinth-graphql', level: process.env.PLINTH_LOG_LEVEL ?? 'info' });
   const registry = deps.registry ?? new Registry();
   if (!deps.registry) collectDefaultMetrics({ register: registry });
@@ -173,7 +158,7 @@ export function build(config: GraphqlConfig, deps: { logger?: Logger; registry?:
     plugins: [
       {
         name: 'PlinthValidationRules',
-        version: '0.1.0',
+        version: PLINTH_VERSION,
         grafserv: {
           middleware: {
             setPreset(next, event) {

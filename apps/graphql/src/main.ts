@@ -1,12 +1,13 @@
 // plinth-graphql in a cluster: reads its config (JSON) from the file named by
-// PLINTH_GRAPHQL_CONFIG (a Secret the operator renders), builds the schema, then serves.
+// PLINTH_GRAPHQL_CONFIG (a Secret the operator renders) and checks it against its schema (exit 2,
+// every bad field named), builds the schema, then serves.
 // TLS when PLINTH_TLS_CERT_FILE and PLINTH_TLS_KEY_FILE are set; otherwise plain HTTP for
 // the gateway inside the mesh.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino } from 'pino';
-import { build, type GraphqlConfig } from './app.ts';
+import { build, GraphqlConfigFile } from './app.ts';
 
 const log = pino({ name: 'plinth-graphql', level: process.env.PLINTH_LOG_LEVEL ?? 'info' });
 const file = process.env.PLINTH_GRAPHQL_CONFIG;
@@ -16,9 +17,9 @@ if (!file) {
 }
 let api: ReturnType<typeof build>;
 try {
-  api = build(JSON.parse(readFileSync(file, 'utf8')) as GraphqlConfig, { logger: log });
+  api = build(GraphqlConfigFile.read(file), { logger: log });
 } catch (e) {
-  log.fatal((e as Error).message);
+  log.fatal({ code: (e as { code?: string }).code }, (e as Error).message);
   process.exit(2);
 }
 const port = Number(process.env.PORT ?? 8080);

@@ -1,3 +1,4 @@
+export { ConfigError, type ConfigFile, type ConfigRule, configFile } from './config.ts';
 export {
   DEFAULT_IMAGES,
   DEFAULT_REGISTRY,

@@ -44,4 +44,11 @@ export {
   tenantGrant,
 } from './routes.ts';
 export { type ConcurrencySource, gatewayStatsSource } from './stats.ts';
-export { type ConnectorConfig, connectorConfig, type ResolvedSecrets, secretRefs } from './trigger.ts';
+export {
+  type ConnectorConfig,
+  ConnectorConfigFile,
+  ConnectorConfigSchema,
+  connectorConfig,
+  type ResolvedSecrets,
+  secretRefs,
+} from './trigger.ts';

@@ -1,28 +1,57 @@
 // What a Kafka trigger's connector is told: the KafkaTrigger spec with its Secret references
 // resolved and its target (the function's URL through the gateway) filled in. One definition
 // for the operator (in a cluster) and `plinth dev` (locally).
-import { consumerGroupId, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import {
+  configFile,
+  consumerGroupId,
+  KafkaTriggerKind,
+  type KafkaTriggerObject,
+  KafkaTriggerSpecSchema,
+} from '@plinth/api';
+import { type Static, Type } from '@sinclair/typebox';
 
-export interface ConnectorConfig {
-  /** `namespace/name` of the trigger, for logs and metrics. */
-  name: string;
-  bootstrapServers: string[];
-  topics: string[];
-  group: string;
-  startFrom: 'earliest' | 'latest';
-  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
-  ordering: 'key' | 'none';
-  concurrency: number;
-  batchSize: number;
-  retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
-  deadLetterTopic?: string;
-  replyTopic?: string;
-  /** The function's URL (through the gateway), path included. */
-  target: string;
-  /** PEM of the CA that signs the gateway's certificate, when the target is https. */
-  targetCA?: string;
-}
+// The fields the connector takes from the spec unchanged keep the spec's schema.
+const spec = KafkaTriggerSpecSchema.properties;
+
+export const ConnectorConfigSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: '`namespace/name` of the trigger, for logs and metrics.' }),
+  bootstrapServers: spec.bootstrapServers,
+  topics: spec.topics,
+  group: Type.String({ minLength: 1, description: 'The consumer group the connector joins.' }),
+  startFrom: spec.startFrom,
+  tls: Type.Optional(
+    Type.Object({
+      ca: Type.Optional(Type.String()),
+      cert: Type.Optional(Type.String()),
+      key: Type.Optional(Type.String()),
+      serverName: Type.Optional(Type.String()),
+    }),
+  ),
+  sasl: Type.Optional(
+    Type.Object({
+      mechanism: spec.sasl.properties.mechanism,
+      username: Type.String(),
+      password: Type.String(),
+    }),
+  ),
+  ordering: spec.ordering,
+  concurrency: spec.concurrency,
+  batchSize: spec.batchSize,
+  retry: spec.retry,
+  deadLetterTopic: spec.deadLetterTopic,
+  replyTopic: spec.replyTopic,
+  target: Type.String({
+    pattern: '^https?://',
+    description: "The function's URL (through the gateway), path included.",
+  }),
+  targetCA: Type.Optional(
+    Type.String({ description: "PEM of the CA that signs the gateway's certificate, when the target is https." }),
+  ),
+});
+export type ConnectorConfig = Static<typeof ConnectorConfigSchema>;
+
+/** plinth-connector's config file, checked once at start. */
+export const ConnectorConfigFile = configFile('connector config', ConnectorConfigSchema);
 
 export interface ResolvedSecrets {
   ca?: string;

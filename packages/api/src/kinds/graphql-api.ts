@@ -3,7 +3,15 @@
 // the roles tokens may assume), turns a verified JWT's role claim into SET LOCAL ROLE and its
 // claims into jwt.claims.* settings for RLS, and is routed through the gateway.
 import { type Static, Type } from '@sinclair/typebox';
-import { ConditionsSchema, defineKind, HeldRouteSchema, HttpRouteSchema, type ObjectOf } from '../schema.ts';
+import { configFile } from '../config.ts';
+import {
+  ConditionsSchema,
+  defineKind,
+  HeldRouteSchema,
+  HttpRouteSchema,
+  type ObjectOf,
+  StringEnum,
+} from '../schema.ts';
 
 const Ident = (description?: string) =>
   Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', ...(description ? { description } : {}) });
@@ -106,44 +114,66 @@ export function graphqlPrefix(api: { metadata: { namespace?: string; name?: stri
   return GraphQLApiKind.withDefaults(api.spec).http.path ?? `/graphql/${api.metadata.namespace}/${api.metadata.name}`;
 }
 
-/** How a GraphQL API server authenticates requests. */
-export interface GraphqlJwtConfig {
-  /** HMAC shared secret (HS256/384/512). */
-  secret?: string;
-  /** JWKS URL of an OIDC issuer (RS*, ES*, PS*, EdDSA). One of secret or jwksUrl. */
-  jwksUrl?: string;
-  issuer?: string;
-  audience?: string;
-  /** The claim naming the PostgreSQL role. Default: role. */
-  roleClaim?: string;
-  /** Allowed clock skew in seconds. Default: 30. */
-  clockToleranceSeconds?: number;
-}
+/** How a GraphQL API server authenticates requests: one of secret or jwksUrl. */
+export const GraphqlJwtConfigSchema = Type.Object({
+  secret: Type.Optional(Type.String({ minLength: 1, description: 'HMAC shared secret (HS256/384/512).' })),
+  jwksUrl: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'JWKS URL of an OIDC issuer (RS*, ES*, PS*, EdDSA).' }),
+  ),
+  issuer: Type.Optional(Type.String()),
+  audience: Type.Optional(Type.String()),
+  roleClaim: Type.Optional(
+    Type.String({ minLength: 1, description: 'The claim naming the PostgreSQL role. Default: role.' }),
+  ),
+  clockToleranceSeconds: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Allowed clock skew in seconds. Default: 30.' }),
+  ),
+});
+export type GraphqlJwtConfig = Static<typeof GraphqlJwtConfigSchema>;
 
 /** The config file of plinth-graphql, which the operator renders from a GraphQLApi. */
-export interface GraphqlConfig {
-  /** Roles a token may name; anything else is refused with 403. */
-  roles?: string[];
-  /** The role of requests without a token; without it they get 401. */
-  anonymousRole?: string;
-  database: {
-    host: string;
-    port: number;
-    database: string;
-    user: string;
-    password: string;
-    /** PEM CA for the server's certificate; without it the system CAs. */
-    ca?: string;
-    /** Default verify-full; disable only for a server without TLS on a trusted network. */
-    sslmode?: 'verify-full' | 'disable';
-  };
-  /** Schemas to expose. */
-  schemas: string[];
-  /** Without it, the API is unauthenticated: every request runs as the connecting role (baselines only). */
-  jwt?: GraphqlJwtConfig;
-  limits?: { maxDepth?: number; maxCost?: number };
-  /** Allow __schema/__type queries. Default: false. */
-  introspection?: boolean;
-  /** Connections in the pool. Default: 10. */
-  poolSize?: number;
-}
+export const GraphqlConfigSchema = Type.Object({
+  roles: Type.Optional(
+    Type.Array(Ident(), { description: 'Roles a token may name; anything else is refused with 403.' }),
+  ),
+  anonymousRole: Type.Optional(Ident('The role of requests without a token; without it they get 401.')),
+  database: Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    database: Type.String({ minLength: 1 }),
+    user: Type.String({ minLength: 1 }),
+    password: Type.String(),
+    ca: Type.Optional(Type.String({ description: "PEM CA for the server's certificate; without it the system CAs." })),
+    sslmode: Type.Optional(
+      StringEnum(['verify-full', 'disable'] as const, {
+        description: 'Default verify-full; disable only for a server without TLS on a trusted network.',
+      }),
+    ),
+  }),
+  schemas: Type.Array(Ident(), { minItems: 1, description: 'Schemas to expose.' }),
+  // Without jwt the API is unauthenticated: every request runs as the connecting role (baselines only).
+  jwt: Type.Optional(GraphqlJwtConfigSchema),
+  limits: Type.Optional(
+    Type.Object({
+      maxDepth: Type.Optional(Type.Integer({ minimum: 1 })),
+      maxCost: Type.Optional(Type.Integer({ minimum: 1 })),
+    }),
+  ),
+  introspection: Type.Optional(Type.Boolean({ description: 'Allow __schema/__type queries. Default: false.' })),
+  poolSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections in the pool. Default: 10.' })),
+});
+export type GraphqlConfig = Static<typeof GraphqlConfigSchema>;
+
+/** plinth-graphql's config file: its schema and the checks across fields, run once at start. */
+export const GraphqlConfigFile = configFile('GraphQL API config', GraphqlConfigSchema, [
+  {
+    field: 'jwt',
+    check: (c) => !c.jwt || !!c.jwt.secret !== !!c.jwt.jwksUrl,
+    message: 'set exactly one of secret or jwksUrl',
+  },
+  {
+    field: 'roles',
+    check: (c) => !c.jwt || !!c.roles?.length,
+    message: 'list the roles a token may assume (required with jwt)',
+  },
+]);

@@ -7,7 +7,10 @@ export {
   type GraphQLApiSpec,
   GraphQLApiSpecSchema,
   type GraphqlConfig,
+  GraphqlConfigFile,
+  GraphqlConfigSchema,
   type GraphqlJwtConfig,
+  GraphqlJwtConfigSchema,
   graphqlPrefix,
   graphqlServiceName,
 } from './graphql-api.ts';
