@@ -16,8 +16,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_REGISTRY, PLINTH_IMAGES, PLINTH_VERSION, type PlinthImage } from '@plinth/api';
-import { dirEntries, type Entry, type Image, image, type Layer, layer, push, writeLayout } from '@plinth/oci';
+import { DEFAULT_REGISTRY, imageRef, PLINTH_IMAGES, PLINTH_VERSION, type PlinthImage } from '@plinth/api';
+import {
+  dirEntries,
+  type Entry,
+  type Image,
+  image,
+  type Layer,
+  layer,
+  push,
+  type Registry,
+  writeLayout,
+} from '@plinth/oci';
 
 const ROOT = join(import.meta.dirname, '..');
 const CACHE = process.env.PLINTH_IMAGES_CACHE ?? join(homedir(), '.cache', 'plinth-images');
@@ -329,6 +339,14 @@ export interface Built {
   contents: string[];
 }
 
+/** The path `--push` puts images under on a registry of one's own: `<host>/plinth/<name>:<tag>`. */
+const PUSH_PATH = 'plinth';
+/** Where Plinth installed from images pushed to `host` pulls them (the platform config's images). */
+export const pushedImages = (host: string, tag: string) => ({ registry: `${host}/${PUSH_PATH}`, tag });
+/** Pushes a built image to a registry of one's own (see pushedImages); the count of blobs uploaded. */
+export const pushImage = (registry: Registry, b: Built, tag: string): Promise<number> =>
+  push(registry, `${PUSH_PATH}/${b.name}`, tag, b.image);
+
 /** Builds the named images (all when empty); layers shared between them are built once. */
 export async function buildImages(names: PlinthImage[], tag = PLINTH_VERSION): Promise<Built[]> {
   const revision = (() => {
@@ -418,7 +436,7 @@ async function main(): Promise<number> {
   rmSync(values.out, { recursive: true, force: true });
   writeLayout(
     values.out,
-    built.map((b) => ({ ref: `${DEFAULT_REGISTRY}/${b.name}:${values.tag}`, image: b.image })),
+    built.map((b) => ({ ref: imageRef({ registry: DEFAULT_REGISTRY, tag: values.tag }, b.name), image: b.image })),
   );
   const env = { ...groundEnv(), ...process.env };
   const registry = env.REGISTRY;
@@ -432,8 +450,8 @@ async function main(): Promise<number> {
     const unpacked = b.image.layers.reduce((n, l) => n + l.unpacked, 0);
     let pushed = '';
     if (values.push && registry) {
-      const uploaded = await push({ host: registry, ...(ca ? { ca } : {}) }, `plinth/${b.name}`, values.tag, b.image);
-      pushed = `  pushed ${registry}/plinth/${b.name}:${values.tag} (${uploaded} new blob(s))`;
+      const uploaded = await pushImage({ host: registry, ...(ca ? { ca } : {}) }, b, values.tag);
+      pushed = `  pushed ${imageRef(pushedImages(registry, values.tag), b.name)} (${uploaded} new blob(s))`;
     }
     process.stdout.write(
       `${b.name.padEnd(15)} ${b.image.digest}  ${mb(compressed).padStart(9)} compressed  ${mb(unpacked).padStart(9)} unpacked${pushed}\n`,

@@ -10,8 +10,7 @@ import { promisify } from 'node:util';
 import type { PlinthImage } from '@plinth/api';
 import { eventually, ground, plinthOnlyConfig, requireGround } from '@plinth/ground';
 import { KubeClient, type KubeObject, Resources } from '@plinth/kube';
-import { push } from '@plinth/oci';
-import { buildImages } from '../../images/build.ts';
+import { buildImages, pushedImages, pushImage } from '../../images/build.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const cli = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
@@ -54,11 +53,11 @@ export async function installPlinth(
   const admin = KubeClient.load(ground('KUBECONFIG'));
   const registry = ground('REGISTRY');
   const ca = readFileSync(ground('REGISTRY_CA_FILE'), 'utf8');
-  for (const b of await buildImages(images, tag)) await push({ host: registry, ca }, `plinth/${b.name}`, tag, b.image);
+  for (const b of await buildImages(images, tag)) await pushImage({ host: registry, ca }, b, tag);
   const [key, value] = ground('NODE_LABEL').split('=');
   const config = plinthOnlyConfig(
     {
-      images: { registry: `${registry}/plinth`, tag },
+      images: pushedImages(registry, tag),
       placement: {
         nodeSelector: { [key ?? '']: value ?? '' },
         tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],

@@ -26,7 +26,7 @@ import {
   uniqueName,
 } from '@plinth/ground';
 import { getCondition, type KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { DATABASE_MARKER } from '@plinth/operator';
+import { DATABASE_MARKER } from '@plinth/pg-access';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { parse } from 'yaml';

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, it } from 'node:test';
-import { FunctionKind } from '@plinth/api';
+import { FunctionKind, plinthKinds } from '@plinth/api';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
 import { pino } from 'pino';
 
 const FunctionType = resourceOf(FunctionKind);
@@ -26,7 +26,7 @@ let clock = 5_000_000;
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('e2e');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = buildOperator({

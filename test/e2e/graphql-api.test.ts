@@ -11,12 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DatabaseKind, type DatabaseObject, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
+import { DatabaseKind, type DatabaseObject, GraphQLApiKind, type GraphqlConfig, plinthKinds } from '@plinth/api';
 import { KubeBackend } from '@plinth/gateway';
 import { build as buildApi, type GraphqlApi } from '@plinth/graphql';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, DATABASE_MARKER, type Operator, operatorKinds } from '@plinth/operator';
+import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
+import { DATABASE_MARKER } from '@plinth/pg-access';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 
@@ -75,7 +76,7 @@ const notesOf = async (token?: string, at = url) => {
 before(async () => {
   await requireGround('kubernetes', 'postgres');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('gql');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   await client.create(Resources.Secret, {

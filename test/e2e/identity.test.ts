@@ -13,10 +13,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { TenantKind } from '@plinth/api';
+import { plinthKinds, TenantKind } from '@plinth/api';
 import { eventually, ground, groundLdapIdentity, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import {
   type IdentityConfig,
   lookupUser,
@@ -99,7 +99,7 @@ before(async () => {
   };
 
   admin = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
   for (const role of platformRoles()) await admin.apply(Resources.ClusterRole, role, { fieldManager: 'plinth-test' });
   operator = build({
     client: admin,

@@ -16,12 +16,19 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
-import { FunctionKind, type FunctionObject, GraphQLApiKind, TenantKind, type TenantObject } from '@plinth/api';
+import {
+  FunctionKind,
+  type FunctionObject,
+  GraphQLApiKind,
+  plinthKinds,
+  TenantKind,
+  type TenantObject,
+} from '@plinth/api';
 import type { FunctionBackend } from '@plinth/faas';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
 import { pino } from 'pino';
 
 const FunctionType = resourceOf(FunctionKind);
@@ -74,7 +81,7 @@ async function instance(who: Who): Promise<void> {
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   nsA = uniqueName('team-a');
   nsB = uniqueName('team-b');
   nsC = uniqueName('team-c');

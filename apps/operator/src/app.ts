@@ -1,16 +1,12 @@
 // The operator: build(deps) wires one controller per kind; main.ts adds leader election.
 import {
-  DatabaseKind,
   type DatabaseObject,
   FUNCTION_LABELS,
-  FunctionKind,
   type FunctionObject,
-  GraphQLApiKind,
   type GraphQLApiObject,
-  KafkaTriggerKind,
   type KafkaTriggerObject,
+  MANAGED_SELECTOR,
   POOL,
-  TenantKind,
   type TenantObject,
 } from '@plinth/api';
 import { type ConcurrencySource, gatewayStatsSource, secretRefs } from '@plinth/faas';
@@ -33,12 +29,9 @@ import { autoscalerAccess, ClusterAutoscaler, type DeploymentObject } from './fu
 import { type Caches, FunctionType, functionAccess, functionReconciler } from './function/reconcile.ts';
 import { GraphQLApiType, graphqlAccess, graphqlReconciler } from './graphql/reconcile.ts';
 import { RouteOwnership, routesAccess } from './routes.ts';
-import { MANAGED_SELECTOR, type SecretObject, type SecretOf } from './status.ts';
+import type { SecretObject, SecretOf } from './status.ts';
 import { TenantType, tenantAccess, tenantReconciler } from './tenant/reconcile.ts';
 import { KafkaTriggerType, triggerAccess, triggerReconciler } from './trigger/reconcile.ts';
-
-/** The kinds this operator reconciles; their CRDs must be installed before it starts. */
-export const operatorKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind] as const;
 
 /**
  * Everything the operator does in the API, as its parts declare it: the source of the
@@ -227,14 +220,6 @@ export function build(deps: OperatorDeps): Operator {
 }
 
 export { configFromEnv, type OperatorConfig } from './config.ts';
-export {
-  DATABASE_MARKER,
-  declarationFor,
-  ownerRoleOf,
-  planDatabase,
-  SERVER_LABEL,
-  SERVER_NAMESPACES,
-} from './database/reconcile.ts';
 export { ClusterAutoscaler } from './function/autoscaler.ts';
 export { functionReconciler } from './function/reconcile.ts';
 export * as render from './function/render.ts';

@@ -1,6 +1,7 @@
 // The operator's configuration: read once at start-up, validated, with documented defaults.
 import { readFileSync } from 'node:fs';
 import { DEFAULT_IMAGES, DEFAULT_POOL_SIZE, imageRef, type Placement, parsePlacement, type Runtime } from '@plinth/api';
+import { databaseSettingsFromEnv } from '@plinth/pg-access';
 
 export interface OperatorConfig {
   /** Runtime images that serve the contract; node/python load code, go/java run a build output. */
@@ -60,7 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     tag: env.PLINTH_IMAGE_TAG ?? DEFAULT_IMAGES.tag,
   };
   const image = (name: string) => imageRef(images, name);
-  const platformNamespace = env.PLINTH_NAMESPACE ?? 'plinth-system';
+  const { platformNamespace, grantableRoles } = databaseSettingsFromEnv(env);
   const gatewayURL = env.PLINTH_GATEWAY_URL ?? `http://plinth-gateway.${platformNamespace}.svc`;
   const gatewayInternalURL = env.PLINTH_GATEWAY_INTERNAL_URL ?? `http://plinth-gateway.${platformNamespace}.svc:443`;
   for (const [key, url] of [
@@ -105,10 +106,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     poolSize: wholeNumber('PLINTH_POOL_SIZE', env.PLINTH_POOL_SIZE, DEFAULT_POOL_SIZE, 0, 20),
     resyncSeconds: wholeNumber('PLINTH_RESYNC_SECONDS', env.PLINTH_RESYNC_SECONDS, 600, 1, 86_400),
     gatewayServiceAccount: env.PLINTH_GATEWAY_SERVICE_ACCOUNT ?? 'plinth-gateway',
-    grantableRoles: (env.PLINTH_PG_GRANTABLE_ROLES ?? '')
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean),
+    grantableRoles,
     fieldManager: 'plinth-operator',
   };
 }

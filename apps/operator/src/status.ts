@@ -1,7 +1,7 @@
 // Status writing shared by every reconcile: server-side apply of the status subresource under
 // the operator's field manager, and standard conditions stamped with observedGeneration.
 import { isDeepStrictEqual } from 'node:util';
-import { type Condition, FUNCTION_LABELS } from '@plinth/api';
+import type { Condition } from '@plinth/api';
 import {
   type ConditionInput,
   type KubeClient,
@@ -54,9 +54,6 @@ export function withConditions(
   for (const x of list) c = setCondition(c, x, { observedGeneration: obj.metadata.generation, now });
   return c ?? [];
 }
-
-/** The label every object the operator makes carries: its caches of children hold only those. */
-export const MANAGED_SELECTOR = `${FUNCTION_LABELS.managedBy}=plinth`;
 
 export interface SecretObject extends KubeObject {
   data?: Record<string, string>;

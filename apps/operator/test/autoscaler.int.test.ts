@@ -3,10 +3,10 @@
 // is injected so the windows are stepped through, not waited for.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { FunctionKind, type FunctionObject, plinthKinds } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { FunctionType } from '../src/function/reconcile.ts';
 
 let client: KubeClient;
@@ -18,7 +18,7 @@ const inflight = new Map<string, number>();
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('scale');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({

@@ -5,10 +5,10 @@
 // victim's data to show nothing of it arrived. Runs on the ground's API server and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DatabaseKind, type DatabaseObject } from '@plinth/api';
+import { DatabaseKind, type DatabaseObject, plinthKinds } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import pg from 'pg';
 
 const DatabaseType = resourceOf(DatabaseKind);
@@ -93,7 +93,7 @@ const readyMessage = (d: DatabaseObject) => getCondition(d.status?.conditions, '
 before(async () => {
   await requireGround('kubernetes', 'postgres');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   platformNs = uniqueName('platform');
   nsA = uniqueName('team-a');
   nsB = uniqueName('team-b');

@@ -7,10 +7,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
-import { DatabaseKind, type DatabaseObject } from '@plinth/api';
+import { DatabaseKind, type DatabaseObject, plinthKinds } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, DATABASE_MARKER, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { DATABASE_MARKER } from '@plinth/pg-access';
 import pg from 'pg';
 
 const DatabaseType = resourceOf(DatabaseKind);
@@ -38,7 +39,7 @@ async function pgAs(user: string, password: string, database: string, sql: strin
 before(async () => {
   await requireGround('kubernetes', 'postgres');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('db');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   await client.create(Resources.Secret, {

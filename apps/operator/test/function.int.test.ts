@@ -2,10 +2,10 @@
 // (garbage collection) and kwok (pods become ready without a container runtime).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { FunctionKind, type FunctionObject, plinthKinds } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeApiError, KubeClient, type KubeObject, Resources } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { FunctionType } from '../src/function/reconcile.ts';
 
 type Deployment = KubeObject & {
@@ -37,7 +37,7 @@ const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' });
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('fn');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({ client, config, namespace: ns });

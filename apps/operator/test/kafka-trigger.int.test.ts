@@ -3,7 +3,7 @@
 // kwok, clear waiting reasons, and clean-up on delete.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { FunctionKind, KafkaTriggerKind, type KafkaTriggerObject } from '@plinth/api';
+import { FunctionKind, KafkaTriggerKind, type KafkaTriggerObject, plinthKinds } from '@plinth/api';
 import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
 import {
   ensureCrd,
@@ -14,7 +14,7 @@ import {
   Resources,
   resourceOf,
 } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 
 const TriggerType = resourceOf(KafkaTriggerKind);
 let client: KubeClient;
@@ -25,7 +25,7 @@ const config = configFromEnv({ PLINTH_GATEWAY_INTERNAL_URL: 'http://gateway.plin
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   ns = uniqueName('kt');
   await client.create(Resources.Namespace, { metadata: { name: ns } });
   operator = build({

@@ -1,13 +1,13 @@
 // The operator as the controller tests run it: in this process, against the ground's API server,
 // watching one fresh namespace, its CRDs installed, the autoscaler idle unless a test drives it.
 import { after, before } from 'node:test';
-import { DatabaseKind } from '@plinth/api';
+import { DatabaseKind, plinthKinds } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
 import { ensureCrd, getCondition, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { DATABASE_MARKER } from '@plinth/pg-access';
 import { operatorRules } from '@plinth/platform';
 import pg from 'pg';
-import { build, configFromEnv, type Operator, type OperatorDeps, operatorKinds } from '../src/app.ts';
-import { DATABASE_MARKER } from '../src/database/reconcile.ts';
+import { build, configFromEnv, type Operator, type OperatorDeps } from '../src/app.ts';
 
 export interface OperatorUnderTest {
   /** The ground's admin, for the test's own requests. */
@@ -33,7 +33,7 @@ export function useOperator(
   before(async () => {
     await requireGround('kubernetes');
     t.client = KubeClient.load(ground('KUBECONFIG'));
-    for (const kind of operatorKinds) await ensureCrd(t.client, kind.crd(), { fieldManager: 'plinth-test' });
+    for (const kind of plinthKinds) await ensureCrd(t.client, kind.crd(), { fieldManager: 'plinth-test' });
     t.ns = uniqueName(prefix);
     await t.client.create(Resources.Namespace, { metadata: { name: t.ns } });
     t.operatorClient = await operatorIdentity(t.client, t.ns);

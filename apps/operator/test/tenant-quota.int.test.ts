@@ -5,10 +5,10 @@
 // revision's pods the Function's conditions say why, in the API server's words.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FunctionKind, type FunctionObject, TenantKind } from '@plinth/api';
+import { FunctionKind, type FunctionObject, plinthKinds, TenantKind } from '@plinth/api';
 import { eventually, ground, requireGround } from '@plinth/ground';
 import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { DEFAULT_CONTAINER_LIMITS } from '@plinth/tenancy';
 
 const FunctionType = resourceOf(FunctionKind);
@@ -28,7 +28,7 @@ type Pod = KubeObject & {
 before(async () => {
   await requireGround('kubernetes');
   client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
   operator = build({
     client,
     config: configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' }),

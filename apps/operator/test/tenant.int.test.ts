@@ -5,10 +5,10 @@
 // converge on edits and drift; deleting a tenant removes what it created and nothing else.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TenantKind } from '@plinth/api';
+import { plinthKinds, TenantKind } from '@plinth/api';
 import { eventually, ground, requireGround } from '@plinth/ground';
 import { ensureCrd, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator, operatorKinds } from '@plinth/operator';
+import { build, configFromEnv, type Operator } from '@plinth/operator';
 import { platformRoles } from '@plinth/tenancy';
 
 const TenantType = resourceOf(TenantKind);
@@ -62,7 +62,7 @@ const converged = (name: string) =>
 before(async () => {
   await requireGround('kubernetes');
   admin = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of operatorKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
+  for (const kind of plinthKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
   for (const role of platformRoles()) await admin.apply(Resources.ClusterRole, role, { fieldManager: 'plinth-test' });
   await eventually(
     'the controller manager aggregates plinth:developer',

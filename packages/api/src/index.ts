@@ -9,6 +9,7 @@ export {
   type PlinthImage,
 } from './images.ts';
 export * from './kinds/index.ts';
+export { MANAGED_BY, MANAGED_BY_LABEL, MANAGED_SELECTOR } from './labels.ts';
 export { type Placement, PlacementSchema, parsePlacement, placementSpec } from './placement.ts';
 export {
   type Condition,

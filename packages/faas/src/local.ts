@@ -4,7 +4,7 @@
 // cluster uses, fed with the gateway's in-flight counts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultHandlers, type FunctionSpec, type Runtime, revisionTemplate, templateHash } from '@plinth/api';
+import { DefaultHandlers, type FunctionSpec, InlineSourceFiles, revisionTemplate, templateHash } from '@plinth/api';
 import { decide, newScaleState, type ScaleState } from './autoscale.ts';
 import { buildGo, buildJava, hashSources, interpretedRuntime } from './build.ts';
 import { WarmPool } from './pool.ts';
@@ -53,13 +53,6 @@ interface RevisionState {
   starting: Promise<void> | undefined;
   scale: ScaleState;
 }
-
-const INLINE_FILE: Record<Runtime, string> = {
-  node: 'handler.mjs',
-  python: 'handler.py',
-  go: 'handler.go',
-  java: 'Handler.java',
-};
 
 export class LocalBackend implements FunctionBackend {
   /** Function routes, then fences for the granted prefixes and hosts (what the gateway matches). */
@@ -274,7 +267,7 @@ export class LocalBackend implements FunctionBackend {
         `inline-${fn.namespace}-${fn.name}-${templateHash(revisionTemplate(spec))}`,
       );
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, INLINE_FILE[spec.runtime]), spec.source.inline);
+      writeFileSync(join(dir, InlineSourceFiles[spec.runtime]), spec.source.inline);
       return dir;
     }
     return fn.codeDir;

@@ -3,10 +3,11 @@
 // and policies, then membership removals, and role drops last. It never drops a table,
 // column or data; it only revokes within the managed roles' privileges.
 import { createHash } from 'node:crypto';
+import type { DefaultPrivilegeObject } from '@plinth/api';
 import pg from 'pg';
 import { MANAGED_PREFIX, POLICY_PREFIX } from './catalog.ts';
 import { DeclarationError, embedExpression } from './check.ts';
-import type { CatalogState, Declaration, DefaultPrivilegeObject, PlanStep } from './types.ts';
+import type { CatalogState, Declaration, PlanStep } from './types.ts';
 
 const id = (name: string) => pg.escapeIdentifier(name);
 /** `schema.table` -> `"schema"."table"`. */

@@ -1,25 +1,15 @@
-// The declaration: who exists, what they may do on which objects, and which rows they see.
-
-export const TablePrivileges = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
-export type TablePrivilege = (typeof TablePrivileges)[number];
-export const ColumnPrivileges = ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'] as const;
-export type ColumnPrivilege = (typeof ColumnPrivileges)[number];
-export const SchemaPrivileges = ['USAGE', 'CREATE'] as const;
-export type SchemaPrivilege = (typeof SchemaPrivileges)[number];
-/** TEMP is accepted as the short form of TEMPORARY. */
-export const DatabasePrivileges = ['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP'] as const;
-export type DatabasePrivilege = (typeof DatabasePrivileges)[number];
-export const SequencePrivileges = ['USAGE', 'SELECT', 'UPDATE'] as const;
-export type SequencePrivilege = (typeof SequencePrivileges)[number];
-export const FunctionPrivileges = ['EXECUTE'] as const;
-export type FunctionPrivilege = (typeof FunctionPrivileges)[number];
-/** Objects created later that default privileges apply to, with the privileges each takes. */
-export const DefaultPrivilegeObjects = {
-  TABLES: TablePrivileges,
-  SEQUENCES: SequencePrivileges,
-  FUNCTIONS: FunctionPrivileges,
-} as const;
-export type DefaultPrivilegeObject = keyof typeof DefaultPrivilegeObjects;
+// The declaration: who exists, what they may do on which objects, and which rows they see. The
+// privileges each object takes are the Database kind's (@plinth/api): one list for both.
+import type {
+  ColumnPrivilege,
+  DatabasePrivilege,
+  DefaultPrivilegeObject,
+  FunctionPrivilege,
+  PolicyCommand,
+  SchemaPrivilege,
+  SequencePrivilege,
+  TablePrivilege,
+} from '@plinth/api';
 
 export interface RoleDecl {
   name: string;
@@ -68,7 +58,7 @@ export interface Declaration {
   policies?: {
     table: string;
     name: string;
-    command?: 'ALL' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+    command?: PolicyCommand;
     roles: string[];
     using?: string;
     withCheck?: string;

@@ -3,6 +3,7 @@
 // apply, waits for its health checks, then applies its configuration; it records what it
 // applied in an inventory ConfigMap, so a later run removes what the config no longer asks
 // for and down removes exactly what up made. Persistent volume claims stay unless asked.
+import { MANAGED_BY, plinthKinds } from '@plinth/api';
 import type { KubeClient, KubeObject } from '@plinth/kube';
 import { isNotFound, type ResourceType } from '@plinth/kube';
 import type { HealthCheck } from './catalog/index.ts';
@@ -93,7 +94,7 @@ async function writeInventory(client: KubeClient, refs: Ref[]): Promise<void> {
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { ...INVENTORY, labels: { 'app.kubernetes.io/managed-by': 'plinth' } },
+      metadata: { ...INVENTORY, labels: { ...MANAGED_BY } },
       data: { objects: JSON.stringify(refs) },
     } as KubeObject,
     { fieldManager: FIELD_MANAGER },
@@ -305,8 +306,8 @@ export async function resourceSummary(
 ): Promise<{ kind: string; total: number; ready: number; error?: string }[]> {
   const discovery = new Discovery(client);
   const out: { kind: string; total: number; ready: number; error?: string }[] = [];
-  for (const kind of ['Function', 'KafkaTrigger', 'Database', 'GraphQLApi', 'Tenant']) {
-    const type = await discovery.type('plinth.dev/v1alpha1', kind);
+  for (const { apiVersion, kind } of plinthKinds) {
+    const type = await discovery.type(apiVersion, kind);
     if (!type) continue;
     try {
       const items = (

@@ -4,6 +4,7 @@
 // directory for the repository `flux bootstrap` made: one Flux Kustomization per component,
 // each depending on the components it needs, so Flux owns the install order. Same config,
 // same bytes.
+import { MANAGED_BY } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 import { HELM_RELEASE } from '@plinth/tenancy';
 import { stringify } from 'yaml';
@@ -26,7 +27,7 @@ export const FLUX_NAMESPACE = 'flux-system';
 export { HELM_RELEASE };
 export const HELM_RELEASE_API = `${HELM_RELEASE.group}/${HELM_RELEASE.version}`;
 const FLUX_INTERVAL = '30m';
-const LABELS = { 'app.kubernetes.io/managed-by': 'plinth', 'app.kubernetes.io/part-of': 'plinth-platform' };
+const LABELS = { ...MANAGED_BY, 'app.kubernetes.io/part-of': 'plinth-platform' };
 
 /** Enabled components, each after everything it depends on (catalog order otherwise). */
 export function plan(c: PlatformConfig): Component[] {

@@ -1,7 +1,7 @@
 // What a Tenant becomes in each of its namespaces (pure): Pod Security labels on the
 // namespace, a ResourceQuota, a LimitRange, default-deny NetworkPolicies with the platform's
 // allowances, and RoleBindings of its directory groups to the platform roles.
-import { TenantKind, type TenantObject, type TenantSpec } from '@plinth/api';
+import { MANAGED_BY, TenantKind, type TenantObject, type TenantSpec } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 import { ROLE_NAMES } from './roles.ts';
 
@@ -82,7 +82,7 @@ export function renderTenantNamespace(t: TenantObject, namespace: string, opts: 
   const metadata = (name: string) => ({
     name,
     namespace,
-    labels: { [TENANT_LABEL]: tenant, 'app.kubernetes.io/managed-by': 'plinth' },
+    labels: { [TENANT_LABEL]: tenant, ...MANAGED_BY },
   });
   const objects: Record<string, unknown>[] = [];
 
@@ -231,7 +231,7 @@ export function renderVirtualCluster(t: TenantObject): KubeObject {
     metadata: {
       name: 'vcluster',
       namespace,
-      labels: { [TENANT_LABEL]: t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' },
+      labels: { [TENANT_LABEL]: t.metadata.name ?? '', ...MANAGED_BY },
     },
     spec: {
       interval: '30m',

@@ -11,6 +11,7 @@
 // Tenant admins manage Roles and RoleBindings in their namespaces; the API server's escalation
 // check still stops them granting more than they hold. Nobody below platform admin may
 // change ResourceQuotas, LimitRanges or NetworkPolicies, or anything cluster-scoped.
+import { MANAGED_BY, plinthKinds } from '@plinth/api';
 import type { KubeObject } from '@plinth/kube';
 
 export const ROLE_NAMES = {
@@ -24,8 +25,8 @@ const AGG = 'rbac.plinth.dev/aggregate-to-';
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const ALL = [...READ, ...WRITE];
-/** Plinth's namespaced kinds. */
-export const PLINTH_RESOURCES = ['functions', 'kafkatriggers', 'databases', 'graphqlapis'];
+/** Plinth's namespaced kinds, as resources. */
+export const PLINTH_RESOURCES = plinthKinds.filter((k) => k.namespaced).map((k) => k.plural);
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 
@@ -102,7 +103,7 @@ const components: { name: string; to: (keyof typeof ROLE_NAMES)[]; builtin?: str
 
 const meta = (name: string, labels: Record<string, string>) => ({
   name,
-  labels: { 'app.kubernetes.io/managed-by': 'plinth', 'app.kubernetes.io/part-of': 'plinth', ...labels },
+  labels: { ...MANAGED_BY, 'app.kubernetes.io/part-of': 'plinth', ...labels },
 });
 
 /** Every platform ClusterRole, aggregated ones last. */

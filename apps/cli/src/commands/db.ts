@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import { KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { configFromEnv, planDatabase } from '@plinth/operator';
+import { databaseSettingsFromEnv, planDatabase } from '@plinth/pg-access';
 
 export async function db(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -30,7 +30,7 @@ export async function db(argv: string[]): Promise<number> {
   }
   try {
     // The operator's settings, from the same variables (PLINTH_NAMESPACE, PLINTH_PG_GRANTABLE_ROLES).
-    const config = configFromEnv();
+    const config = databaseSettingsFromEnv();
     const secretOf = (namespace: string, name: string) =>
       client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, { namespace, name });
     const steps = await planDatabase(secretOf, d, config.platformNamespace, config.grantableRoles);

@@ -8,7 +8,7 @@
 // roles get a generated password in a Secret of their own. A destructive plan waits for
 // allowDestructive. A finalizer revokes everything and drops the roles on delete; the
 // database, its owner role and its data stay (objects of dropped roles pass to the owner role).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DatabaseKind, type DatabaseObject } from '@plinth/api';
 import {
   type Access,
@@ -25,11 +25,18 @@ import {
 } from '@plinth/kube';
 import {
   applyDeclaration,
+  ConnectionSecretError,
+  credentialsSecretName,
+  DATABASE_MARKER,
   type Declaration,
   DeclarationError,
   DestructivePlanError,
+  databaseName,
+  databaseOwner,
+  declarationFor,
+  openConnection,
+  ownerRoleOf,
   type PlanStep,
-  planFor,
   runOne,
   shownSql,
 } from '@plinth/pg-access';
@@ -37,8 +44,6 @@ import pg from 'pg';
 import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { reporter, type SecretOf, statusWriter, withConditions } from '../status.ts';
-
-export type { SecretOf };
 
 export const DatabaseType = resourceOf(DatabaseKind);
 
@@ -52,157 +57,8 @@ export const databaseAccess: Access[] = [
 ];
 const FINALIZER = 'plinth.dev/database-access';
 
-export class ConnectionSecretError extends Error {}
-
-/** Label and annotation of a Secret in the platform namespace that offers a server to tenants. */
-export const SERVER_LABEL = 'plinth.dev/database-server';
-export const SERVER_NAMESPACES = 'plinth.dev/database-namespaces';
-/** A physical database's comment names the Database that owns it. */
-export const DATABASE_MARKER = 'plinth:database:';
-
-export interface ConnectionInfo {
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-  /** PEM CA to verify the server with; undefined means the system CAs (or no TLS with sslmode=disable). */
-  ca?: string;
-  sslDisabled: boolean;
-}
-
-/**
- * The server a Database reaches: a platform server it is allowed to use, or its own
- * connection Secret. `platformNamespace` is where platform servers live.
- */
-export async function connectionInfo(
-  secretOf: SecretOf,
-  d: DatabaseObject,
-  platformNamespace: string,
-): Promise<ConnectionInfo> {
-  const ns = d.metadata.namespace ?? 'default';
-  const platform = d.spec.serverRef !== undefined;
-  const where = platform ? platformNamespace : ns;
-  const ref = d.spec.serverRef?.name ?? d.spec.connectionSecretRef?.name ?? '';
-  const secret = await secretOf(where, ref);
-  if (platform) {
-    const allowed = (secret?.metadata?.annotations?.[SERVER_NAMESPACES] ?? '').split(',').map((x) => x.trim());
-    if (secret?.metadata?.labels?.[SERVER_LABEL] !== 'true') {
-      throw new ConnectionSecretError(`serverRef: the platform offers no database server named ${ref}`);
-    }
-    if (!allowed.includes('*') && !allowed.includes(ns)) {
-      throw new ConnectionSecretError(`serverRef: database server ${ref} is not offered to namespace ${ns}`);
-    }
-  }
-  const get = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
-  const host = get('host');
-  const username = get('username');
-  const password = get('password');
-  if (!secret || !host || !username || !password) {
-    throw new ConnectionSecretError(
-      platform
-        ? `serverRef: database server ${ref} lacks host, username or password (ask the platform team)`
-        : `connection Secret ${ns}/${ref} is missing or lacks host, username or password`,
-    );
-  }
-  const ca = get('ca.crt');
-  return {
-    host,
-    port: Number(get('port') ?? 5432),
-    username,
-    password,
-    ...(ca ? { ca } : {}),
-    sslDisabled: get('sslmode') === 'disable',
-  };
-}
-
-/** Opens a connection to `database` on the Database's server. */
-export async function openConnection(
-  secretOf: SecretOf,
-  d: DatabaseObject,
-  database: string,
-  platformNamespace: string,
-): Promise<pg.Client> {
-  const c = await connectionInfo(secretOf, d, platformNamespace);
-  const db = new pg.Client({
-    host: c.host,
-    port: c.port,
-    user: c.username,
-    password: c.password,
-    database,
-    // Names resolve in pg_catalog only: tenants can create functions and operators in their
-    // databases, and this connection is the server's most privileged role.
-    options: '-c search_path=pg_catalog,pg_temp',
-    ssl: c.ca ? { ca: c.ca } : c.sslDisabled ? false : { rejectUnauthorized: true },
-    connectionTimeoutMillis: 10_000,
-  });
-  await db.connect();
-  return db;
-}
-
-/** The Secret holding a login role's generated password. */
-export const credentialsSecretName = (d: DatabaseObject, role: string) =>
-  `${d.metadata.name}-${role.replace(/_/g, '-')}`;
-
-export const databaseName = (d: DatabaseObject) => d.spec.databaseName ?? (d.metadata.name ?? '').replace(/-/g, '_');
-const ownerOf = (d: DatabaseObject) => `${d.metadata.namespace}/${d.metadata.name}`;
-/** The Database's owner role: NOLOGIN, owns the physical database, acts for its roles. */
-export const ownerRoleOf = (d: DatabaseObject) =>
-  `plinth_${createHash('sha256').update(ownerOf(d)).digest('hex').slice(0, 20)}`;
-
-/** The planner's declaration for a Database; `password` gives login roles their passwords. */
-export function declarationFor(d: DatabaseObject, password: (role: string) => string | undefined): Declaration {
-  const spec = DatabaseKind.withDefaults(d.spec);
-  return {
-    steward: ownerRoleOf(d),
-    roles: spec.roles.map((r) => {
-      const pw = r.login ? password(r.name) : undefined;
-      return {
-        name: r.name,
-        login: r.login,
-        inherit: r.inherit,
-        ...(pw !== undefined ? { password: pw } : {}),
-        ...(r.memberOf ? { memberOf: r.memberOf } : {}),
-      };
-    }),
-    // PUBLIC may not connect (claimDatabase revokes it): the Database's login roles may.
-    database: [
-      ...(spec.databasePrivileges ?? []),
-      ...spec.roles.filter((r) => r.login).map((r) => ({ role: r.name, privileges: ['CONNECT' as const] })),
-    ],
-    schemas: spec.schemaPrivileges,
-    tables: spec.tablePrivileges,
-    sequences: spec.sequencePrivileges,
-    functions: spec.functionPrivileges,
-    defaultPrivileges: spec.defaultPrivileges,
-    rowSecurity: spec.rowSecurity,
-    policies: spec.policies,
-  };
-}
-
-/** What applying the Database now would do (read-only; for `plinth db plan`), secrets masked. */
-export async function planDatabase(
-  secretOf: SecretOf,
-  d: DatabaseObject,
-  platformNamespace: string,
-  grantable: readonly string[] = [],
-): Promise<PlanStep[]> {
-  const db = await openConnection(secretOf, d, databaseName(d), platformNamespace);
-  try {
-    return (
-      await planFor(
-        db,
-        declarationFor(d, () => '***'),
-        ownerOf(d),
-        { grantable },
-      )
-    ).map((s) => ({ ...s, sql: shownSql(s) }));
-  } finally {
-    await db.end();
-  }
-}
-
 /** The comment that makes a physical database this Database's: its namespace, name and uid. */
-const markerOf = (d: DatabaseObject) => `${DATABASE_MARKER}${ownerOf(d)}/${d.metadata.uid ?? ''}`;
+const markerOf = (d: DatabaseObject) => `${DATABASE_MARKER}${databaseOwner(d)}/${d.metadata.uid ?? ''}`;
 
 interface PhysicalDatabase {
   comment: string | null;
@@ -233,7 +89,7 @@ function ownership(
   if (existing.comment === mine) return { ok: true, mark: false };
   if (existing.comment?.startsWith(DATABASE_MARKER)) {
     const holder = existing.comment.slice(DATABASE_MARKER.length);
-    const sameName = holder.startsWith(`${ownerOf(d)}/`);
+    const sameName = holder.startsWith(`${databaseOwner(d)}/`);
     return {
       ok: false,
       reason: 'DatabaseOwnedElsewhere',
@@ -289,7 +145,7 @@ export function databaseReconciler(deps: {
       return report.waiting(d, 'ConnectionSecretNotFound', e.message);
     }
   }
-  const owner = ownerOf;
+  const owner = databaseOwner;
 
   /** A login role's Secret, created with a generated password on first sight. */
   async function credentials(d: DatabaseObject, role: string): Promise<string> {

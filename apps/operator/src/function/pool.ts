@@ -11,6 +11,7 @@ import {
   FUNCTION_LABELS,
   FunctionKind,
   type FunctionObject,
+  MANAGED_BY,
   POOL,
   type PoolRuntime,
   PoolRuntimes,
@@ -21,8 +22,6 @@ import {
 import { type KubeObject, ownerReference, restrictedContainer, restrictedPod } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import { PRESTOP_SECONDS } from './render.ts';
-
-const MANAGED = { 'app.kubernetes.io/managed-by': 'plinth' };
 
 const owned = (owners: FunctionObject[]) => owners.map((f) => ownerReference(f as KubeObject, { controller: false }));
 
@@ -38,7 +37,7 @@ export function renderPool(
 ): KubeObject[] {
   const name = POOL.name(runtime);
   const selector = { [POOL.label]: runtime };
-  const labels = { ...selector, ...MANAGED };
+  const labels = { ...selector, ...MANAGED_BY };
   const metadata = (n: string) => ({ name: n, namespace, labels, ownerReferences: owned(owners) });
   return [
     {
@@ -98,7 +97,7 @@ export function renderPoolAccess(
   sources: string[],
   config: OperatorConfig,
 ): KubeObject[] {
-  const metadata = { name: POOL.gatewayRole, namespace, labels: MANAGED, ownerReferences: owned(owners) };
+  const metadata = { name: POOL.gatewayRole, namespace, labels: { ...MANAGED_BY }, ownerReferences: owned(owners) };
   return [
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -8,6 +8,7 @@
 import {
   FunctionKind,
   type FunctionObject,
+  MANAGED_SELECTOR,
   POOL,
   resolveTraffic,
   revisionName,
@@ -36,7 +37,7 @@ import {
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { MANAGED_SELECTOR, reporter, statusWriter, withConditions } from '../status.ts';
+import { reporter, statusWriter, withConditions } from '../status.ts';
 import { planPools, renderPool, renderPoolAccess, retirePooledPods, unusedPoolRuntimes } from './pool.ts';
 import {
   functionURL,

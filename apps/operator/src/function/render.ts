@@ -3,9 +3,10 @@ import {
   DefaultHandlers,
   FUNCTION_LABELS,
   type FunctionObject,
+  InlineSourceFiles,
+  MANAGED_BY,
   placementSpec,
   type RevisionTemplate,
-  type Runtime,
   sourceConfigMapName,
 } from '@plinth/api';
 import { defaultPrefix } from '@plinth/faas';
@@ -17,12 +18,6 @@ export const TEMPLATE_HASH = 'plinth.dev/template-hash';
 
 const CODE_DIR = '/var/plinth/function';
 const SOURCE_DIR = '/var/plinth/source';
-const INLINE_FILE: Record<Runtime, string> = {
-  node: 'handler.mjs',
-  python: 'handler.py',
-  go: 'handler.go',
-  java: 'Handler.java',
-};
 
 export interface RevisionInput {
   fn: FunctionObject;
@@ -43,7 +38,7 @@ function labels(fn: string, revision?: string): Record<string, string> {
   return {
     [LABELS.function]: fn,
     ...(revision ? { [LABELS.revision]: revision } : {}),
-    [LABELS.managedBy]: 'plinth',
+    ...MANAGED_BY,
   };
 }
 
@@ -77,7 +72,7 @@ export function renderSourceConfigMap({ fn, revision, template }: RevisionInput)
       ownerReferences: [ownerReference(fn)],
     },
     immutable: true,
-    data: { [INLINE_FILE[template.runtime]]: template.source.inline },
+    data: { [InlineSourceFiles[template.runtime]]: template.source.inline },
   } as KubeObject;
 }
 

@@ -12,6 +12,8 @@ import {
   type GraphqlConfig,
   graphqlPrefix,
   graphqlServiceName,
+  MANAGED_BY,
+  MANAGED_SELECTOR,
   type Placement,
   placementSpec,
 } from '@plinth/api';
@@ -31,17 +33,17 @@ import {
   restrictedContainer,
   restrictedPod,
 } from '@plinth/kube';
-import type { OperatorConfig } from '../config.ts';
 import {
   type ConnectionInfo,
   ConnectionSecretError,
   connectionInfo,
   credentialsSecretName,
   databaseName,
-} from '../database/reconcile.ts';
+} from '@plinth/pg-access';
+import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
-import { MANAGED_SELECTOR, reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
+import { reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -93,7 +95,7 @@ export function renderGraphqlApi(
   const json = JSON.stringify(config, null, 2);
   const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
   const selector = { [LABEL]: api.metadata.name ?? '' };
-  const labels = { ...selector, 'app.kubernetes.io/name': 'plinth-graphql', 'app.kubernetes.io/managed-by': 'plinth' };
+  const labels = { ...selector, 'app.kubernetes.io/name': 'plinth-graphql', ...MANAGED_BY };
   const metadata = (n: string) => ({
     name: n,
     namespace: ns,

@@ -4,7 +4,7 @@
 // apply; objects the spec no longer asks for are removed. A namespace that leaves the tenant
 // is deleted if the tenant created it and released otherwise (its Plinth objects and labels
 // removed). A finalizer does the same for every namespace when the Tenant is deleted.
-import { TenantKind, type TenantObject } from '@plinth/api';
+import { MANAGED_SELECTOR, TenantKind, type TenantObject } from '@plinth/api';
 import {
   type Access,
   APPLY,
@@ -35,7 +35,7 @@ import {
 import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { grantOverlapCondition, type RouteOwnership } from '../routes.ts';
-import { MANAGED_SELECTOR, reporter, statusWriter, withConditions } from '../status.ts';
+import { reporter, statusWriter, withConditions } from '../status.ts';
 
 export const TenantType = resourceOf(TenantKind);
 const FINALIZER = 'plinth.dev/tenant';

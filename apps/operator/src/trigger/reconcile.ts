@@ -8,6 +8,8 @@ import {
   type FunctionObject,
   KafkaTriggerKind,
   type KafkaTriggerObject,
+  MANAGED_BY,
+  MANAGED_SELECTOR,
   placementSpec,
 } from '@plinth/api';
 import { connectorConfig, defaultPrefix, secretRefs } from '@plinth/faas';
@@ -29,7 +31,7 @@ import {
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../function/reconcile.ts';
-import { MANAGED_SELECTOR, reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
+import { reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
 const CONFIG_HASH = 'plinth.dev/config-hash';
@@ -98,7 +100,7 @@ export function triggerReconciler(deps: TriggerDeps) {
     for (const [role, ref] of Object.entries(secretRefs(t))) values[role] = ref ? await read(ref) : undefined;
     const json = JSON.stringify(connectorConfig(t, target, values, config.gatewayCA), null, 2);
     const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
-    const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', 'app.kubernetes.io/managed-by': 'plinth' };
+    const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', ...MANAGED_BY };
     const owner = [ownerReference(t as KubeObject)];
 
     await apply(Resources.Secret, {

@@ -9,11 +9,47 @@ const QUALIFIED = '^[a-z_][a-z0-9_]{0,62}\\.[a-z_][a-z0-9_]{0,62}$';
 const Ident = (description?: string) =>
   Type.String({ pattern: IDENT, maxLength: 63, ...(description ? { description } : {}) });
 
-const DEFAULT_PRIVILEGES: Record<'TABLES' | 'SEQUENCES' | 'FUNCTIONS', string[]> = {
-  TABLES: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'],
-  SEQUENCES: ['USAGE', 'SELECT', 'UPDATE'],
-  FUNCTIONS: ['EXECUTE'],
-};
+// The PostgreSQL privileges a Database may grant, per object: the schema's enums and CEL rules
+// below, and the planner's declaration types (@plinth/pg-access), are made from these lists.
+/** TEMP is accepted as the short form of TEMPORARY. */
+export const DatabasePrivileges = ['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP'] as const;
+export type DatabasePrivilege = (typeof DatabasePrivileges)[number];
+export const SchemaPrivileges = ['USAGE', 'CREATE'] as const;
+export type SchemaPrivilege = (typeof SchemaPrivileges)[number];
+export const TablePrivileges = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
+export type TablePrivilege = (typeof TablePrivileges)[number];
+/** The table privileges that may be granted on columns. */
+export const ColumnPrivileges = [
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'REFERENCES',
+] as const satisfies readonly TablePrivilege[];
+export type ColumnPrivilege = (typeof ColumnPrivileges)[number];
+export const SequencePrivileges = ['USAGE', 'SELECT', 'UPDATE'] as const;
+export type SequencePrivilege = (typeof SequencePrivileges)[number];
+export const FunctionPrivileges = ['EXECUTE'] as const;
+export type FunctionPrivilege = (typeof FunctionPrivileges)[number];
+/** Objects created later that default privileges apply to, with the privileges each takes. */
+export const DefaultPrivilegeObjects = {
+  TABLES: TablePrivileges,
+  SEQUENCES: SequencePrivileges,
+  FUNCTIONS: FunctionPrivileges,
+} as const;
+export type DefaultPrivilegeObject = keyof typeof DefaultPrivilegeObjects;
+const defaultObjects = Object.keys(DefaultPrivilegeObjects) as DefaultPrivilegeObject[];
+/** Every privilege some object of default privileges takes, each once. */
+const defaultPrivilegeNames = [...new Set(Object.values(DefaultPrivilegeObjects).flat())];
+/** The commands a row-security policy applies to. */
+export const PolicyCommands = ['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+export type PolicyCommand = (typeof PolicyCommands)[number];
+
+/** CEL: `v` is one of `xs`. */
+const celIn = (v: string, xs: readonly string[]) =>
+  xs.length === 1 ? `${v} == "${xs[0]}"` : `${v} in [${xs.map((x) => `"${x}"`).join(', ')}]`;
+/** `A, B or C`: a list in a message. */
+const orList = (xs: readonly string[]) =>
+  xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)}`;
 
 const SecretName = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 });
 
@@ -68,9 +104,9 @@ export const DatabaseSpecSchema = Type.Object({
     Type.Array(
       Type.Object({
         role: Ident(),
-        privileges: Type.Array(StringEnum(['CONNECT', 'CREATE', 'TEMPORARY', 'TEMP'] as const), {
+        privileges: Type.Array(StringEnum(DatabasePrivileges), {
           minItems: 1,
-          maxItems: 4,
+          maxItems: DatabasePrivileges.length,
         }),
       }),
       {
@@ -85,7 +121,7 @@ export const DatabaseSpecSchema = Type.Object({
       Type.Object({
         role: Ident(),
         schema: Ident(),
-        privileges: Type.Array(StringEnum(['USAGE', 'CREATE'] as const), { minItems: 1, maxItems: 2 }),
+        privileges: Type.Array(StringEnum(SchemaPrivileges), { minItems: 1, maxItems: SchemaPrivileges.length }),
       }),
       {
         maxItems: 1024,
@@ -97,17 +133,11 @@ export const DatabaseSpecSchema = Type.Object({
       Type.Object({
         role: Ident(),
         table: Type.String({ pattern: QUALIFIED, description: 'schema.table' }),
-        privileges: Type.Array(
-          StringEnum(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const),
-          {
-            minItems: 1,
-            maxItems: 7,
-          },
-        ),
+        privileges: Type.Array(StringEnum(TablePrivileges), { minItems: 1, maxItems: TablePrivileges.length }),
         columns: Type.Optional(
           Type.Array(Ident(), {
             maxItems: 1600,
-            description: 'Only these columns (SELECT, INSERT, UPDATE, REFERENCES).',
+            description: `Only these columns (${ColumnPrivileges.join(', ')}).`,
           }),
         ),
       }),
@@ -119,7 +149,7 @@ export const DatabaseSpecSchema = Type.Object({
       Type.Object({
         role: Ident(),
         sequence: Type.String({ pattern: QUALIFIED, description: 'schema.sequence' }),
-        privileges: Type.Array(StringEnum(['USAGE', 'SELECT', 'UPDATE'] as const), { minItems: 1, maxItems: 3 }),
+        privileges: Type.Array(StringEnum(SequencePrivileges), { minItems: 1, maxItems: SequencePrivileges.length }),
       }),
       { maxItems: 1024 },
     ),
@@ -133,7 +163,7 @@ export const DatabaseSpecSchema = Type.Object({
           maxLength: 512,
           description: 'schema.name(argument types), e.g. app.total(integer, text); procedures too.',
         }),
-        privileges: Type.Array(StringEnum(['EXECUTE'] as const), { minItems: 1, maxItems: 1 }),
+        privileges: Type.Array(StringEnum(FunctionPrivileges), { minItems: 1, maxItems: FunctionPrivileges.length }),
       }),
       { maxItems: 1024 },
     ),
@@ -143,21 +173,11 @@ export const DatabaseSpecSchema = Type.Object({
       Type.Object({
         role: Ident(),
         schema: Ident(),
-        objects: StringEnum(['TABLES', 'SEQUENCES', 'FUNCTIONS'] as const),
-        privileges: Type.Array(
-          StringEnum([
-            'SELECT',
-            'INSERT',
-            'UPDATE',
-            'DELETE',
-            'TRUNCATE',
-            'REFERENCES',
-            'TRIGGER',
-            'USAGE',
-            'EXECUTE',
-          ] as const),
-          { minItems: 1, maxItems: 7 },
-        ),
+        objects: StringEnum(defaultObjects),
+        privileges: Type.Array(StringEnum(defaultPrivilegeNames), {
+          minItems: 1,
+          maxItems: Math.max(...Object.values(DefaultPrivilegeObjects).map((p) => p.length)),
+        }),
         creator: Type.Optional(
           Ident(
             "A role of this Database whose future objects this covers. Default: the Database's owner role (status.ownerRole), which creates its schemas.",
@@ -184,7 +204,7 @@ export const DatabaseSpecSchema = Type.Object({
       Type.Object({
         table: Type.String({ pattern: QUALIFIED }),
         name: Ident(),
-        command: StringEnum(['ALL', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const, { default: 'ALL' }),
+        command: StringEnum(PolicyCommands, { default: 'ALL' }),
         roles: Type.Array(Ident(), { minItems: 1, maxItems: 64 }),
         using: Type.Optional(
           Type.String({
@@ -260,21 +280,22 @@ export const DatabaseKind = defineKind({
         "roles cannot be named pg_* or plinth_*, nor join PostgreSQL's predefined roles (pg_*) or Plinth's (plinth_*)",
     },
     {
-      cel: '!has(self.tablePrivileges) || self.tablePrivileges.all(t, !has(t.columns) || t.privileges.all(p, p in ["SELECT", "INSERT", "UPDATE", "REFERENCES"]))',
+      cel: `!has(self.tablePrivileges) || self.tablePrivileges.all(t, !has(t.columns) || t.privileges.all(p, ${celIn('p', ColumnPrivileges)}))`,
       check: (s) =>
         (s.tablePrivileges ?? []).every(
-          (t) => !t.columns || t.privileges.every((p) => ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'].includes(p)),
+          (t) => !t.columns || t.privileges.every((p) => (ColumnPrivileges as readonly string[]).includes(p)),
         ),
       field: 'tablePrivileges',
-      message: 'column privileges can only be SELECT, INSERT, UPDATE or REFERENCES',
+      message: `column privileges can only be ${orList(ColumnPrivileges)}`,
     },
     {
-      cel: '!has(self.defaultPrivileges) || self.defaultPrivileges.all(d, d.privileges.all(p, d.objects == "TABLES" ? p in ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"] : d.objects == "SEQUENCES" ? p in ["USAGE", "SELECT", "UPDATE"] : p == "EXECUTE"))',
+      cel: `!has(self.defaultPrivileges) || self.defaultPrivileges.all(d, d.privileges.all(p, d.objects == "TABLES" ? ${celIn('p', TablePrivileges)} : d.objects == "SEQUENCES" ? ${celIn('p', SequencePrivileges)} : ${celIn('p', FunctionPrivileges)}))`,
       check: (s) =>
-        (s.defaultPrivileges ?? []).every((d) => d.privileges.every((p) => DEFAULT_PRIVILEGES[d.objects].includes(p))),
+        (s.defaultPrivileges ?? []).every((d) =>
+          d.privileges.every((p) => (DefaultPrivilegeObjects[d.objects] as readonly string[]).includes(p)),
+        ),
       field: 'defaultPrivileges',
-      message:
-        'default privileges must fit their objects: TABLES take table privileges, SEQUENCES take USAGE, SELECT or UPDATE, FUNCTIONS take EXECUTE',
+      message: `default privileges must fit their objects: TABLES take table privileges, SEQUENCES take ${orList(SequencePrivileges)}, FUNCTIONS take ${orList(FunctionPrivileges)}`,
     },
   ],
 });

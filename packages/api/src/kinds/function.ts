@@ -25,6 +25,17 @@ export const DefaultHandlers: Record<Runtime, string> = {
   java: 'Handler',
 };
 
+/**
+ * The file an inline source (spec.source.inline) is written to, per runtime: the module its
+ * default handler names. The operator's source ConfigMap and `plinth dev` both use it.
+ */
+export const InlineSourceFiles: Record<Runtime, string> = {
+  node: 'handler.mjs',
+  python: 'handler.py',
+  go: 'handler.go',
+  java: 'Handler.java',
+};
+
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
 /**
@@ -283,7 +294,6 @@ export type RevisionTemplate = ReturnType<typeof revisionTemplate>;
 export const FUNCTION_LABELS = {
   function: 'plinth.dev/function',
   revision: 'plinth.dev/revision',
-  managedBy: 'app.kubernetes.io/managed-by',
 } as const;
 
 /** Runtimes whose generic process can be handed a function's code: the warm pool's. */

@@ -20,9 +20,36 @@ import { KafkaTriggerKind } from './kafka-trigger.ts';
 import { Sample } from './sample.ts';
 import { TenantKind } from './tenant.ts';
 
-/** Every kind Plinth defines; the CRD generator renders one file per entry. */
-export const kinds = [DatabaseKind, FunctionKind, GraphQLApiKind, KafkaTriggerKind, Sample, TenantKind] as const;
-export { DatabaseKind, type DatabaseObject, type DatabaseSpec, DatabaseSpecSchema } from './database.ts';
+/**
+ * The kinds Plinth serves (group plinth.dev): `plinth up` and the chart install their CRDs, the
+ * operator reconciles them, the platform roles grant them. Lists of them (plurals, kind names)
+ * are derived from this one.
+ */
+export const plinthKinds = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind] as const;
+/** Every kind Plinth defines: the served ones and Sample (test-only); the CRD generator renders one file per entry. */
+export const kinds = [...plinthKinds, Sample] as const;
+export {
+  type ColumnPrivilege,
+  ColumnPrivileges,
+  DatabaseKind,
+  type DatabaseObject,
+  type DatabasePrivilege,
+  DatabasePrivileges,
+  type DatabaseSpec,
+  DatabaseSpecSchema,
+  type DefaultPrivilegeObject,
+  DefaultPrivilegeObjects,
+  type FunctionPrivilege,
+  FunctionPrivileges,
+  type PolicyCommand,
+  PolicyCommands,
+  type SchemaPrivilege,
+  SchemaPrivileges,
+  type SequencePrivilege,
+  SequencePrivileges,
+  type TablePrivilege,
+  TablePrivileges,
+} from './database.ts';
 export {
   DEFAULT_POOL_SIZE,
   DefaultHandlers,
@@ -32,6 +59,7 @@ export {
   type FunctionObject,
   type FunctionSpec,
   FunctionSpecSchema,
+  InlineSourceFiles,
   POOL,
   type PoolRuntime,
   PoolRuntimes,

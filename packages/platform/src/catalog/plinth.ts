@@ -2,16 +2,7 @@
 // platform roles, the operator and the gateway, each with a least-privilege ServiceAccount,
 // probes, requests, PodDisruptionBudgets when replicated, NetworkPolicies, and TLS on the
 // gateway when cert-manager is on. charts/plinth packages the same objects for Helm users.
-import {
-  DatabaseKind,
-  FunctionKind,
-  GraphQLApiKind,
-  imageRef,
-  KafkaTriggerKind,
-  type Placement,
-  placementSpec,
-  TenantKind,
-} from '@plinth/api';
+import { imageRef, MANAGED_BY, type Placement, placementSpec, plinthKinds } from '@plinth/api';
 import { type KubeObject, leaderElectionAccess, restrictedContainer, restrictedPod, rulesOf } from '@plinth/kube';
 import { platformAdminBinding, platformRoles } from '@plinth/tenancy';
 import type { PlatformConfig } from '../config.ts';
@@ -22,8 +13,8 @@ import { gatewayRules, operatorRules } from './rbac.generated.ts';
 
 export const PLINTH_NAMESPACE = 'plinth-system';
 export { PLINTH_VERSION } from '@plinth/api';
-export const PLINTH_KINDS = [FunctionKind, KafkaTriggerKind, DatabaseKind, GraphQLApiKind, TenantKind];
-const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', 'app.kubernetes.io/managed-by': 'plinth' };
+
+const PART_OF = { 'app.kubernetes.io/part-of': 'plinth', ...MANAGED_BY };
 
 const meta = (name: string, namespaced = true, labels: Record<string, string> = {}) => ({
   name,
@@ -127,7 +118,7 @@ export function plinthManifests(c: PlatformConfig): KubeObject[] {
         },
       },
     },
-    ...PLINTH_KINDS.map((k) => {
+    ...plinthKinds.map((k) => {
       const crd = k.crd() as Record<string, unknown> & { metadata: Record<string, unknown> };
       return { ...crd, metadata: { ...crd.metadata, labels: { ...PART_OF } } };
     }),
