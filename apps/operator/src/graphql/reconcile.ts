@@ -1,9 +1,3 @@
-// The GraphQLApi reconcile: resolve the Database (its server, database name and the
-// authenticator's generated password) and the JWT secret, render the API's config into a
-// Secret, and run plinth-graphql as a Deployment behind a Service the gateway routes to
-// (its EndpointSlices carry the plinth label). The config hash is on the pod template, so a
-// rotated password or secret rolls the pods. Ready when a replica is available.
-import { createHash } from 'node:crypto';
 import {
   DatabaseKind,
   type DatabaseObject,
@@ -15,7 +9,6 @@ import {
   MANAGED_BY,
   MANAGED_SELECTOR,
   type Placement,
-  placementSpec,
 } from '@plinth/api';
 import {
   type Access,
@@ -30,8 +23,6 @@ import {
   Resources,
   type ResourceType,
   resourceOf,
-  restrictedContainer,
-  restrictedPod,
 } from '@plinth/kube';
 import {
   type ConnectionInfo,
@@ -41,13 +32,12 @@ import {
   databaseName,
 } from '@plinth/pg-access';
 import type { OperatorConfig } from '../config.ts';
+import { CONFIGURED_TYPES, renderConfiguredWorkload } from '../configured.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { type RouteOwnership, routeConflictCondition } from '../routes.ts';
 import { reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const GraphQLApiType = resourceOf(GraphQLApiKind);
-const CONFIG_HASH = 'plinth.dev/config-hash';
-const CONFIG_DIR = '/etc/plinth';
 export const LABEL = 'plinth.dev/graphql-api';
 
 /** The API's config file (pure). */
@@ -92,87 +82,46 @@ export function renderGraphqlApi(
   const spec = GraphQLApiKind.withDefaults(api.spec);
   const ns = api.metadata.namespace ?? 'default';
   const name = graphqlServiceName(api.metadata.name ?? '');
-  const json = JSON.stringify(config, null, 2);
-  const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
   const selector = { [LABEL]: api.metadata.name ?? '' };
   const labels = { ...selector, 'app.kubernetes.io/name': 'plinth-graphql', ...MANAGED_BY };
-  const metadata = (n: string) => ({
-    name: n,
-    namespace: ns,
-    labels,
-    ownerReferences: [ownerReference(api as KubeObject)],
-  });
+  const owner = [ownerReference(api as KubeObject)];
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: metadata(`${name}-config`),
-      type: 'Opaque',
-      data: { 'graphql.json': Buffer.from(json).toString('base64') },
-    },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(name), automountServiceAccountToken: false },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: metadata(name),
-      spec: {
-        replicas: spec.replicas,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPod,
-            ...placementSpec(placement),
-            containers: [
-              {
-                name: 'graphql',
-                image,
-                env: [
-                  { name: 'PLINTH_GRAPHQL_CONFIG', value: `${CONFIG_DIR}/graphql.json` },
-                  { name: 'PORT', value: '8080' },
-                  { name: 'PLINTH_ADMIN_PORT', value: '9090' },
-                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-                ],
-                ports: [
-                  { name: 'http', containerPort: 8080 },
-                  { name: 'metrics', containerPort: 9090 },
-                ],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
-                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-                resources: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } },
-                securityContext: restrictedContainer,
-              },
-            ],
-            volumes: [
-              { name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } },
-              { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-            ],
-          },
-        },
+    ...renderConfiguredWorkload({
+      name,
+      namespace: ns,
+      labels,
+      selector,
+      owner,
+      replicas: spec.replicas,
+      placement,
+      config: { file: 'graphql.json', env: 'PLINTH_GRAPHQL_CONFIG', content: config },
+      container: {
+        name: 'graphql',
+        image,
+        env: [
+          { name: 'PORT', value: '8080' },
+          { name: 'PLINTH_ADMIN_PORT', value: '9090' },
+        ],
+        ports: [
+          { name: 'http', containerPort: 8080 },
+          { name: 'metrics', containerPort: 9090 },
+        ],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+        livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+        resources: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } },
       },
-    },
+      volumes: [
+        { volume: { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, mount: { name: 'tmp', mountPath: '/tmp' } },
+      ],
+    }),
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: metadata(name),
+      metadata: { name, namespace: ns, labels, ownerReferences: owner },
       spec: { selector, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] },
     },
   ] as unknown as KubeObject[];
 }
-
-const TYPES: Record<string, ResourceType> = {
-  Secret: Resources.Secret,
-  ServiceAccount: Resources.ServiceAccount,
-  Deployment: Resources.Deployment,
-  Service: Resources.Service,
-};
 
 /** What the GraphQLApi reconcile reads (from the shared caches) and writes. */
 export const graphqlAccess: Access[] = [
@@ -180,7 +129,7 @@ export const graphqlAccess: Access[] = [
   { type: GraphQLApiType, subresource: 'status', verbs: ['patch'] },
   { type: GraphQLApiType, subresource: 'finalizers', verbs: ['update'] }, // owner of its children
   { type: resourceOf(DatabaseKind), verbs: READ },
-  ...Object.values(TYPES).map((type) => ({ type, verbs: [...READ, ...APPLY] as const })),
+  ...Object.values(CONFIGURED_TYPES).map((type) => ({ type, verbs: [...READ, ...APPLY] as const })),
 ];
 
 export function graphqlReconciler(deps: {
@@ -270,7 +219,7 @@ export function graphqlReconciler(deps: {
       ...(spec.jwt.secretRef ? { jwtSecret: await secretValue(spec.jwt.secretRef) } : {}),
     });
     for (const obj of renderGraphqlApi(api, cfg, config.graphqlImage, config.placement)) {
-      const type = TYPES[obj.kind ?? ''];
+      const type = CONFIGURED_TYPES[obj.kind ?? ''];
       if (type) await applyCached(client, managed(type), type, obj, { fieldManager: config.fieldManager });
     }
 

@@ -2,7 +2,6 @@
 // Service, with its CA when it serves TLS) and the Secrets the trigger names, render the
 // connector's config into a Secret of its own, and run the connector as a Deployment. The config's hash is on the pod template, so a changed password
 // rolls the connector. Status: Ready when the connector is available.
-import { createHash } from 'node:crypto';
 import {
   FunctionKind,
   type FunctionObject,
@@ -10,7 +9,6 @@ import {
   type KafkaTriggerObject,
   MANAGED_BY,
   MANAGED_SELECTOR,
-  placementSpec,
 } from '@plinth/api';
 import { connectorConfig, defaultPrefix, secretRefs } from '@plinth/faas';
 import {
@@ -26,16 +24,13 @@ import {
   Resources,
   type ResourceType,
   resourceOf,
-  restrictedContainer,
-  restrictedPod,
 } from '@plinth/kube';
 import type { OperatorConfig } from '../config.ts';
+import { CONFIGURED_TYPES, renderConfiguredWorkload } from '../configured.ts';
 import type { Caches } from '../function/reconcile.ts';
 import { reporter, type SecretOf, secretReader, statusWriter, withConditions } from '../status.ts';
 
 export const KafkaTriggerType = resourceOf(KafkaTriggerKind);
-const CONFIG_HASH = 'plinth.dev/config-hash';
-const CONFIG_DIR = '/etc/plinth';
 
 /** What the KafkaTrigger reconcile reads (from the shared caches) and writes. */
 export const triggerAccess: Access[] = [
@@ -98,61 +93,31 @@ export function triggerReconciler(deps: TriggerDeps) {
     const read = secretReader(deps.secretOf, ns, (reason, message) => waiting(t, reason, message));
     const values: Record<string, string | undefined> = {};
     for (const [role, ref] of Object.entries(secretRefs(t))) values[role] = ref ? await read(ref) : undefined;
-    const json = JSON.stringify(connectorConfig(t, target, values, config.gatewayCA), null, 2);
-    const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
     const labels = { 'plinth.dev/kafka-trigger': t.metadata.name ?? '', ...MANAGED_BY };
-    const owner = [ownerReference(t as KubeObject)];
-
-    await apply(Resources.Secret, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: `${name}-config`, namespace: ns, labels, ownerReferences: owner },
-      type: 'Opaque',
-      data: { 'connector.json': Buffer.from(json).toString('base64') },
-    } as KubeObject);
-    await apply(Resources.ServiceAccount, {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name, namespace: ns, labels, ownerReferences: owner },
-      automountServiceAccountToken: false,
-    } as KubeObject);
-    await apply(Resources.Deployment, {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels, ownerReferences: owner },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { 'plinth.dev/kafka-trigger': t.metadata.name ?? '' } },
-        template: {
-          metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPod,
-            ...placementSpec(config.placement),
-            terminationGracePeriodSeconds: 30,
-            containers: [
-              {
-                name: 'connector',
-                image: config.connectorImage,
-                env: [
-                  { name: 'PLINTH_CONNECTOR_CONFIG', value: `${CONFIG_DIR}/connector.json` },
-                  { name: 'PLINTH_METRICS_PORT', value: '9090' },
-                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-                ],
-                ports: [{ name: 'metrics', containerPort: 9090 }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
-                volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
-                resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-                securityContext: restrictedContainer,
-              },
-            ],
-            volumes: [{ name: 'config', secret: { secretName: `${name}-config`, defaultMode: 0o440 } }],
-          },
-        },
+    const objects = renderConfiguredWorkload({
+      name,
+      namespace: ns,
+      labels,
+      selector: { 'plinth.dev/kafka-trigger': t.metadata.name ?? '' },
+      owner: [ownerReference(t as KubeObject)],
+      replicas: 1,
+      placement: config.placement,
+      config: {
+        file: 'connector.json',
+        env: 'PLINTH_CONNECTOR_CONFIG',
+        content: connectorConfig(t, target, values, config.gatewayCA),
       },
-    } as KubeObject);
+      container: {
+        name: 'connector',
+        image: config.connectorImage,
+        env: [{ name: 'PLINTH_METRICS_PORT', value: '9090' }],
+        ports: [{ name: 'metrics', containerPort: 9090 }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 5 },
+        resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+      },
+      terminationGracePeriodSeconds: 30,
+    });
+    for (const obj of objects) await apply(CONFIGURED_TYPES[obj.kind ?? ''] ?? Resources.Secret, obj);
 
     const d = deployments.get({ namespace: ns, name }) as
       | (KubeObject & { status?: { availableReplicas?: number } })
