@@ -1,3 +1,5 @@
 module example.com/hello
 
-go 1.24
+go 1.24.0
+
+require golang.org/x/text v0.34.0

@@ -1,19 +1,30 @@
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.plinth.runtime.Request;
-import dev.plinth.runtime.Response;
+import java.text.Normalizer;
+import java.util.Locale;
 
-/** GET ?name=Ada -> {"message":"Hello, Ada","runtime":"java"}; POST echoes the body. */
+/**
+ * GET ?name=Ada -> {"message":"Hello, Ada","slug":"ada","runtime":"java"}; POST echoes a JSON
+ * body, and answers 400 with what is wrong when the body is not JSON. JSON is read and written
+ * by Jackson, which the Java runtime bundles: records and JsonNode in, records out.
+ */
 public class Handler {
+  record Greeting(String message, String slug, String runtime) {}
+
+  record Echo(JsonNode echo, String runtime) {}
+
   public Object handle(Request req) {
     if (req.method.equals("POST")) {
-      return new Response(200, "{\"echo\":" + req.text() + ",\"runtime\":\"java\"}").header("Content-Type", "application/json");
+      return new Echo(req.json(), "java"); // not JSON: 400 {"error": "the request body is not valid JSON: ..."}
     }
-    String name = "world";
-    if (req.query != null) {
-      for (String pair : req.query.split("&")) {
-        if (pair.startsWith("name=")) name = java.net.URLDecoder.decode(pair.substring(5), java.nio.charset.StandardCharsets.UTF_8);
-      }
-    }
+    String name = req.param("name", "world");
     String greeting = System.getenv().getOrDefault("GREETING", "Hello");
-    return new Response(200, "{\"message\":\"" + greeting + ", " + name + "\",\"runtime\":\"java\"}").header("Content-Type", "application/json");
+    return new Greeting(greeting + ", " + name, slug(name), "java");
+  }
+
+  /** Lowercase, accents dropped (é -> e), letters and digits joined by '-'. */
+  static String slug(String s) {
+    String plain = Normalizer.normalize(s, Normalizer.Form.NFD).replaceAll("\\p{M}", "");
+    return plain.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
   }
 }

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 PORT = int(os.environ.get("PORT", "8080"))
 HOST = os.environ.get("HOST", "0.0.0.0")
 DRAIN_SECONDS = float(os.environ.get("PLINTH_DRAIN_SECONDS", "10"))
+PACKAGES = ".python_packages"  # a function's installed dependencies, beside its code
 
 state = {"handler": None, "specializing": False, "draining": False, "inflight": 0}
 lock = threading.Lock()
@@ -39,6 +40,11 @@ def load(directory, spec):
         module_name, func_name = spec, "handle"
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    # Installed dependencies beside the code (a build or `plinth dev` puts them there), ahead
+    # of anything the interpreter itself has installed.
+    packages = os.path.join(directory, PACKAGES)
+    if os.path.isdir(packages) and packages not in sys.path:
+        sys.path.insert(1, packages)
     module = importlib.import_module(module_name)
     fn = getattr(module, func_name, None)
     if not callable(fn):

@@ -1,7 +1,6 @@
 // Build steps for compiled runtimes: Go functions are compiled together with the Go runtime's
 // main; Java functions are compiled against the Java runtime's classes. Outputs are cached by
 // a hash of the sources, so an unchanged function starts without a build.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -14,11 +13,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { basename, join, relative } from 'node:path';
+import { BuildError, dependencyCache, installDependencies, runTool } from './deps.ts';
 import { type ProcessSpec, startProcess, waitHttp } from './process.ts';
 
-const run = promisify(execFile);
+export { BuildError };
 export const RUNTIMES_DIR = join(import.meta.dirname, '..', '..', '..', 'runtimes');
 
 /** Every file under dir (skipping dot-files and build outputs), sorted, relative paths. */
@@ -51,30 +50,18 @@ export function hashSources(dirs: string[], extra: string[] = []): string {
   return h.digest('hex').slice(0, 16);
 }
 
-export class BuildError extends Error {
-  readonly output: string;
-  constructor(message: string, output: string) {
-    super(`${message}\n${output}`);
-    this.name = 'BuildError';
-    this.output = output;
-  }
-}
-
-async function runBuild(what: string, cmd: string, args: string[], cwd: string, env?: Record<string, string>) {
-  try {
-    await run(cmd, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new BuildError(`${what} failed`, `${err.stderr ?? ''}${err.stdout ?? ''}` || err.message);
-  }
-}
-
 /** Compiles a Go function (package with `func <handler>(http.ResponseWriter, *http.Request)`). */
-export async function buildGo(dir: string, handler: string, cacheDir: string): Promise<ProcessSpec> {
+export async function buildGo(
+  dir: string,
+  handler: string,
+  cacheDir: string,
+  depsCacheDir = dependencyCache(),
+): Promise<ProcessSpec> {
   const template = readFileSync(join(RUNTIMES_DIR, 'go', 'main.go.tmpl'), 'utf8');
   const hash = hashSources([dir], [handler, template]);
   const bin = join(cacheDir, `go-${hash}`, 'function');
   if (!existsSync(bin)) {
+    await installDependencies('go', dir, { cacheDir: depsCacheDir });
     const work = join(cacheDir, `go-${hash}.build`);
     rmSync(work, { recursive: true, force: true });
     mkdirSync(join(work, 'main'), { recursive: true });
@@ -91,8 +78,11 @@ export async function buildGo(dir: string, handler: string, cacheDir: string): P
       join(work, 'main', 'go.mod'),
       `module plinthmain\n\ngo 1.24\n\nrequire ${module} v0.0.0\n\nreplace ${module} => ../function\n`,
     );
+    // The function's checksums vouch for its modules in the main module too (no checksum lookup).
+    const gosum = join(work, 'function', 'go.sum');
+    if (existsSync(gosum)) cpSync(gosum, join(work, 'main', 'go.sum'));
     mkdirSync(join(cacheDir, `go-${hash}`), { recursive: true });
-    await runBuild(`go build of ${dir}`, 'go', ['build', '-trimpath', '-o', `${bin}.tmp`, '.'], join(work, 'main'), {
+    await runTool(`go build of ${dir}`, 'go', ['build', '-trimpath', '-o', `${bin}.tmp`, '.'], join(work, 'main'), {
       CGO_ENABLED: '0',
       GOFLAGS: '-mod=mod',
       GOTOOLCHAIN: 'local',
@@ -103,26 +93,62 @@ export async function buildGo(dir: string, handler: string, cacheDir: string): P
   return { command: bin, args: [] };
 }
 
-/** The Java runtime as a jar, compiled once per runtime source hash. */
-async function javaRuntimeJar(cacheDir: string): Promise<string> {
-  const src = join(RUNTIMES_DIR, 'java', 'src');
-  const out = join(cacheDir, `java-runtime-${hashSources([src])}`);
-  const jar = join(out, 'runtime.jar');
+const JAVA_RUNTIME = join(RUNTIMES_DIR, 'java');
+/**
+ * The jars of the runtime's own dependencies (pom.xml beside its sources: Jackson), where an
+ * image ships them resolved (the builder image has no Maven); elsewhere Maven resolves them.
+ */
+const JAVA_RUNTIME_LIB = join(JAVA_RUNTIME, 'lib');
+
+/** The jars in a directory, sorted: a classpath in a stable order. */
+function jars(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jar'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** `jackson-databind` of `.../jackson-databind-2.21.1.jar`. */
+const artifactName = (jar: string) => basename(jar).replace(/-\d[^-]*(-[^-]+)?\.jar$|\.jar$/, '');
+
+/**
+ * The Java runtime: its jar and its dependencies' jars, copied beside it (the classpath entries,
+ * all under cacheDir, which a builder hands to the runtime container). Built once per hash of
+ * the runtime's sources and pom.xml.
+ */
+async function javaRuntime(cacheDir: string, depsCacheDir: string): Promise<string[]> {
+  const src = join(JAVA_RUNTIME, 'src');
+  const out = join(
+    cacheDir,
+    `java-runtime-${hashSources([src], [readFileSync(join(JAVA_RUNTIME, 'pom.xml'), 'utf8')])}`,
+  );
+  const lib = join(out, 'lib');
   if (!existsSync(join(out, '.complete'))) {
     rmSync(out, { recursive: true, force: true });
+    const resolved = existsSync(JAVA_RUNTIME_LIB)
+      ? JAVA_RUNTIME_LIB
+      : join((await installDependencies('java', JAVA_RUNTIME, { cacheDir: depsCacheDir }))?.dir ?? '', 'lib');
+    mkdirSync(lib, { recursive: true });
+    for (const j of jars(resolved)) cpSync(j, join(lib, basename(j)));
     const sources = files(src)
       .filter((f) => f.endsWith('.java'))
       .map((f) => join(src, f));
-    await runBuild(
+    await runTool(
       'javac of the Java runtime',
       'javac',
-      ['--release', '17', '-d', join(out, 'classes'), ...sources],
+      ['--release', '17', '-cp', jars(lib).join(':'), '-d', join(out, 'classes'), ...sources],
       src,
     );
-    await runBuild('jar of the Java runtime', 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
+    await runTool(
+      'jar of the Java runtime',
+      'jar',
+      ['--create', '--file', join(out, 'runtime.jar'), '-C', join(out, 'classes'), '.'],
+      out,
+    );
     writeFileSync(join(out, '.complete'), '');
   }
-  return jar;
+  return [join(out, 'runtime.jar'), ...jars(lib)];
 }
 
 /** JVM flags for a short-lived, fast-starting function process. */
@@ -136,27 +162,40 @@ export const JAVA_FLAGS = [
 
 /**
  * Compiles a Java function (class `<handler>` with `public Object handle(Request)`) into a jar
- * (class-data sharing only archives jars, not class directories).
+ * (class-data sharing only archives jars, not class directories). A pom.xml beside the sources
+ * brings dependencies: their jars are copied into the build output and put on the classpath
+ * after the runtime's, and a library the runtime already brings (Jackson) is the runtime's.
  */
-export async function buildJava(dir: string, handler: string, cacheDir: string): Promise<ProcessSpec> {
-  const runtime = await javaRuntimeJar(cacheDir);
-  const out = join(cacheDir, `java-${hashSources([dir], [handler, runtime])}`);
+export async function buildJava(
+  dir: string,
+  handler: string,
+  cacheDir: string,
+  depsCacheDir = dependencyCache(),
+): Promise<ProcessSpec> {
+  const runtime = await javaRuntime(cacheDir, depsCacheDir);
+  const out = join(cacheDir, `java-${hashSources([dir], [handler, ...runtime])}`);
   const jar = join(out, 'function.jar');
-  const classpath = `${runtime}:${jar}`;
+  const lib = join(out, 'lib');
   if (!existsSync(join(out, '.complete'))) {
     rmSync(out, { recursive: true, force: true });
     const sources = files(dir)
       .filter((f) => f.endsWith('.java'))
       .map((f) => join(dir, f));
     if (sources.length === 0) throw new BuildError('javac failed', `no .java files in ${dir}`);
-    await runBuild(
+    const deps = await installDependencies('java', dir, { cacheDir: depsCacheDir });
+    const provided = new Set(runtime.map(artifactName));
+    mkdirSync(lib, { recursive: true });
+    for (const j of deps ? jars(join(deps.dir, 'lib')) : []) {
+      if (!provided.has(artifactName(j))) cpSync(j, join(lib, basename(j)));
+    }
+    await runTool(
       `javac of ${dir}`,
       'javac',
-      ['--release', '17', '-cp', runtime, '-d', join(out, 'classes'), ...sources],
+      ['--release', '17', '-cp', [...runtime, ...jars(lib)].join(':'), '-d', join(out, 'classes'), ...sources],
       dir,
     );
-    await runBuild(`jar of ${dir}`, 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
-    await trainClassArchive(join(out, 'app.jsa'), classpath, handler);
+    await runTool(`jar of ${dir}`, 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
+    await trainClassArchive(join(out, 'app.jsa'), [...runtime, jar, ...jars(lib)].join(':'), handler);
     writeFileSync(join(out, '.complete'), '');
   }
   const archive = join(out, 'app.jsa');
@@ -166,7 +205,7 @@ export async function buildJava(dir: string, handler: string, cacheDir: string):
       ...JAVA_FLAGS,
       ...(existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : []),
       '-cp',
-      classpath,
+      [...runtime, jar, ...jars(lib)].join(':'),
       'dev.plinth.runtime.Main',
     ],
     env: { PLINTH_HANDLER: handler },

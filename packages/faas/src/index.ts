@@ -8,7 +8,21 @@ export {
   type ScaleState,
   type ScalingSpec,
 } from './autoscale.ts';
-export { BuildError, buildGo, buildJava, hashSources, interpretedRuntime, JAVA_FLAGS, RUNTIMES_DIR } from './build.ts';
+export { buildGo, buildJava, hashSources, interpretedRuntime, JAVA_FLAGS, RUNTIMES_DIR } from './build.ts';
+export {
+  BuildError,
+  checkRequirements,
+  type DeclaredDependencies,
+  DependencyError,
+  declaredDependencies,
+  dependencyCache,
+  dependencyFiles,
+  type FunctionFiles,
+  functionWithDependencies,
+  type InstalledDependencies,
+  installDependencies,
+  PYTHON_PACKAGES,
+} from './deps.ts';
 export { LocalBackend, type LocalBackendOptions, type LocalFunction } from './local.ts';
 export {
   type FunctionManifest,

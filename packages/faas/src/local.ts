@@ -1,14 +1,17 @@
 // The local backend: functions as processes on this machine, for `plinth dev`, tests and
-// benchmarks. Node and Python revisions start from warm pools (specialization); Go and Java
-// revisions are compiled once and started. Scaling follows the same autoscaler decision the
-// cluster uses, fed with the gateway's in-flight counts.
+// benchmarks. Each revision is prepared once: its dependencies installed (deps.ts, cached by
+// lockfile hash), Go and Java compiled; a revision whose preparation fails answers with that
+// error while the others serve. Node and Python revisions start from warm pools
+// (specialization); Go and Java revisions start their build. Scaling follows the same
+// autoscaler decision the cluster uses, fed with the gateway's in-flight counts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultHandlers, type FunctionSpec, InlineSourceFiles, revisionTemplate, templateHash } from '@plinth/api';
 import { decide, newScaleState, type ScaleState } from './autoscale.ts';
 import { buildGo, buildJava, hashSources, interpretedRuntime } from './build.ts';
+import { dependencyCache, functionWithDependencies, installDependencies } from './deps.ts';
 import { WarmPool } from './pool.ts';
-import { type Instance, startProcess, waitHttp } from './process.ts';
+import { type Instance, type ProcessSpec, startProcess, waitHttp } from './process.ts';
 import {
   claimKey,
   defaultPrefix,
@@ -37,6 +40,8 @@ export interface LocalFunction {
 export interface LocalBackendOptions {
   /** Build outputs and inline sources (default .tmp/plinth-dev under the working directory). */
   cacheDir?: string;
+  /** Installed dependencies, shared by every function and run (default: deps.ts dependencyCache()). */
+  depsCacheDir?: string;
   /** Warm processes per interpreted runtime (default 2). */
   poolSize?: number;
   /** Longest wait for an instance to become ready (default 60 s: a first Java build). */
@@ -46,12 +51,19 @@ export interface LocalBackendOptions {
   now?: () => number;
 }
 
+/** A revision ready to start: node and python load `dir` into a process; go and java run `spec`. */
+type Prepared = { dir: string; spec?: undefined } | { spec: ProcessSpec; dir?: undefined };
+
 interface RevisionState {
   fn: LocalFunction;
   revision: string;
   instances: Instance[];
   starting: Promise<void> | undefined;
   scale: ScaleState;
+  /** Dependencies installed and code built, once per revision. */
+  prepared?: Promise<Prepared>;
+  /** Why preparing it failed: what every request to it answers (503) until it is edited. */
+  error?: string;
 }
 
 export class LocalBackend implements FunctionBackend {
@@ -64,12 +76,13 @@ export class LocalBackend implements FunctionBackend {
   #refused = new Map<string, RouteRefusal>();
   #revisions = new Map<string, RevisionState>();
   #pools = new Map<'node' | 'python', WarmPool>();
-  #opts: LocalBackendOptions & { cacheDir: string; startTimeoutMs: number; now: () => number };
+  #opts: LocalBackendOptions & { cacheDir: string; depsCacheDir: string; startTimeoutMs: number; now: () => number };
 
   constructor(opts: LocalBackendOptions = {}) {
     this.#opts = {
       ...opts,
       cacheDir: opts.cacheDir ?? join(process.cwd(), '.tmp', 'plinth-dev'),
+      depsCacheDir: opts.depsCacheDir ?? dependencyCache(),
       startTimeoutMs: opts.startTimeoutMs ?? 60_000,
       now: opts.now ?? Date.now,
     };
@@ -101,19 +114,24 @@ export class LocalBackend implements FunctionBackend {
     await Promise.all((['node', 'python'] as const).filter((r) => runtimes.has(r)).map((r) => this.#pool(r).fill()));
   }
 
-  /** Compiles every Go and Java function now, so their first request does not wait on a build. */
-  async prepare(onBuilt?: (fn: string, ms: number) => void): Promise<void> {
+  /**
+   * Installs every function's dependencies and compiles every Go and Java function now, so no
+   * first request waits on either. Progress and failures go to onEvent ('installing
+   * dependencies (npm ci)', 'dependencies installed', 'dependencies reused from the cache',
+   * 'built', 'dependencies failed' / 'build failed' with the tool's output); a function that
+   * fails answers 503 with that error, and the others are not held up. Never rejects.
+   */
+  async prepare(): Promise<void> {
+    await Promise.allSettled([...this.#revisions.values()].map((rev) => this.#prepare(rev)));
+  }
+
+  /** Functions (by `namespace/name`) whose install or build failed, and the error. */
+  failures(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
     for (const rev of this.#revisions.values()) {
-      const { runtime } = rev.fn.spec;
-      if (runtime !== 'go' && runtime !== 'java') continue;
-      const t0 = performance.now();
-      const handler = rev.fn.spec.handler ?? DefaultHandlers[runtime];
-      const dir = this.#codeDir(rev.fn);
-      await (runtime === 'go'
-        ? buildGo(dir, handler, this.#opts.cacheDir)
-        : buildJava(dir, handler, this.#opts.cacheDir));
-      onBuilt?.(`${rev.fn.namespace}/${rev.fn.name}`, performance.now() - t0);
+      if (rev.error) out.set(`${rev.fn.namespace}/${rev.fn.name}`, rev.error);
     }
+    return out;
   }
 
   /** Functions not routed, by `namespace/name`, and why (the same rules as in a cluster). */
@@ -211,12 +229,14 @@ export class LocalBackend implements FunctionBackend {
         if (n > 0) rev.scale.lastActiveAt = now;
         const current = rev.instances.length;
         const { replicas } = decide(rev.scale, current, rev.fn.spec.scaling, now);
-        if (replicas > current && !rev.starting) {
-          rev.starting = Promise.all(Array.from({ length: replicas - current }, () => this.#addInstance(rev)))
+        if (replicas > current && !rev.starting && !rev.error) {
+          const starting = Promise.all(Array.from({ length: replicas - current }, () => this.#addInstance(rev)))
             .then(() => {})
             .finally(() => {
               rev.starting = undefined;
             });
+          starting.catch(() => {}); // reported through onEvent; a wake awaiting it gets the error
+          rev.starting = starting;
         } else if (replicas < current) {
           const extra = rev.instances.splice(replicas);
           await Promise.all(extra.map((i) => i.stop()));
@@ -273,6 +293,50 @@ export class LocalBackend implements FunctionBackend {
     return fn.codeDir;
   }
 
+  #prepare(rev: RevisionState): Promise<Prepared> {
+    rev.prepared ??= this.#installAndBuild(rev);
+    return rev.prepared;
+  }
+
+  async #installAndBuild(rev: RevisionState): Promise<Prepared> {
+    const { fn } = rev;
+    const key = `${fn.namespace}/${fn.name}`;
+    const event = (what: string, extra: { ms?: number; error?: string } = {}) =>
+      this.#opts.onEvent?.({ fn: key, revision: rev.revision, what, ...extra });
+    let step = 'dependencies';
+    try {
+      const runtime = fn.spec.runtime;
+      if (!runtime) throw new Error(`${key}: no runtime`);
+      const dir = this.#codeDir(fn);
+      const { cacheDir, depsCacheDir } = this.#opts;
+      const deps = await installDependencies(runtime, dir, {
+        cacheDir: depsCacheDir,
+        onInstall: (tool) => event(`installing dependencies (${tool})`),
+      });
+      if (deps?.reused) event('dependencies reused from the cache');
+      else if (deps) event('dependencies installed', { ms: deps.ms });
+      if (runtime === 'node' || runtime === 'python') {
+        step = 'load';
+        return {
+          dir: deps ? functionWithDependencies(dir, join(cacheDir, `run-${fn.namespace}-${rev.revision}`), deps) : dir,
+        };
+      }
+      step = 'build';
+      const t0 = performance.now();
+      const handler = fn.spec.handler ?? DefaultHandlers[runtime];
+      const spec =
+        runtime === 'go'
+          ? await buildGo(dir, handler, cacheDir, depsCacheDir)
+          : await buildJava(dir, handler, cacheDir, depsCacheDir);
+      event('built', { ms: performance.now() - t0 });
+      return { spec };
+    } catch (e) {
+      rev.error = (e as Error).message;
+      event(`${step} failed`, { error: rev.error });
+      throw e;
+    }
+  }
+
   async #addInstance(rev: RevisionState): Promise<void> {
     const { fn } = rev;
     const key = `${fn.namespace}/${fn.name}`;
@@ -283,27 +347,24 @@ export class LocalBackend implements FunctionBackend {
       (fn.spec.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]),
     );
     const t0 = performance.now();
-    const dir = this.#codeDir(fn);
+    const prepared = await this.#prepare(rev); // a failure is reported once, by #installAndBuild
     const onLine = (l: string) => this.#opts.onLog?.(key, l);
     let instance: Instance;
     try {
-      if (runtime === 'node' || runtime === 'python') {
-        instance = await this.#pool(runtime).take();
+      if (prepared.dir !== undefined) {
+        instance = await this.#pool(runtime as 'node' | 'python').take();
         const res = await fetch(`${instance.url}/_/specialize`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ dir, handler, env }),
+          body: JSON.stringify({ dir: prepared.dir, handler, env }),
         });
         const body = await res.text();
         if (res.status !== 200) {
           await instance.stop(0);
-          throw new Error(`${key}: cannot load ${handler} from ${dir}: ${body}`);
+          throw new Error(`${key}: cannot load ${handler} from ${prepared.dir}: ${body}`);
         }
       } else {
-        const spec =
-          runtime === 'go'
-            ? await buildGo(dir, handler, this.#opts.cacheDir)
-            : await buildJava(dir, handler, this.#opts.cacheDir);
+        const { spec } = prepared;
         instance = await startProcess({ ...spec, env: { ...spec.env, ...env }, onLine });
         await waitHttp(instance, '/_/ready', this.#opts.startTimeoutMs).catch(async (e) => {
           await instance.stop(0);

@@ -1,16 +1,14 @@
 import dev.plinth.runtime.Request;
-import dev.plinth.runtime.Response;
 
-/** A Plinth function: handle() gets each request; return a String, byte[], Response or null. */
+/**
+ * A Plinth function: handle() gets each request; return a String, byte[], Response, null (204)
+ * or any object, which the runtime writes as JSON with Jackson (bundled with the runtime). More
+ * libraries: declare them in a pom.xml beside this file.
+ */
 public class Handler {
+  record Greeting(String function, String runtime, String message) {}
+
   public Object handle(Request req) {
-    String name = "world";
-    if (req.query != null) {
-      for (String pair : req.query.split("&")) {
-        if (pair.startsWith("name=")) name = java.net.URLDecoder.decode(pair.substring(5), java.nio.charset.StandardCharsets.UTF_8);
-      }
-    }
-    return new Response(200, "{\"function\":\"__NAME__\",\"runtime\":\"java\",\"message\":\"Hello, " + name + "\"}")
-        .header("Content-Type", "application/json");
+    return new Greeting("__NAME__", "java", "Hello, " + req.param("name", "world"));
   }
 }

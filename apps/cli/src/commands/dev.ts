@@ -1,7 +1,10 @@
 // `plinth dev [dir]`: the gateway and the runtimes as local processes for every Function
 // manifest under dir, reloaded when files change. No cluster needed. Routes are owned as in a
 // cluster (Tenant manifests under dir grant paths and hosts); a function whose path or host
-// is refused is not routed, and the reason is printed as that function's error.
+// is refused is not routed, and the reason is printed as that function's error. Before the
+// URLs are printed, every function's dependencies are installed (or found in the cache) and Go
+// and Java are compiled, a line per function; one whose install or build fails prints the
+// tool's output as its error and answers 503 with it, while the others serve.
 import { watch } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +41,8 @@ function load(dir: string): LocalFunction[] {
 function grants(dir: string): RouteGrant[] {
   return loadTenantManifests(dir).map((t) => tenantGrant(t));
 }
+
+const duration = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** Runtime log lines (JSON) shown as `fn | level msg`. */
 function showLog(fn: string, line: string) {
@@ -87,16 +92,17 @@ export async function dev(argv: string[]): Promise<number> {
   const backend = new LocalBackend({
     onLog: showLog,
     onEvent: (e) => {
-      if (e.error) err(`${e.fn} | error ${e.what}: ${e.error}`);
+      if (e.error) err(`${e.fn} | error ${e.what}: ${e.error.trimEnd().replaceAll('\n', `\n${e.fn} |   `)}`);
+      else if (e.what.startsWith('installing')) err(`${e.fn} | ${e.what}...`);
       else if (e.what !== 'revision created')
-        err(`${e.fn} | ${e.what}${e.ms !== undefined ? ` in ${Math.round(e.ms)} ms` : ''}`);
+        err(`${e.fn} | ${e.what}${e.ms !== undefined ? ` in ${duration(e.ms)}` : ''}`);
     },
   });
   const logger = pino({ name: 'plinth-gateway', level: process.env.PLINTH_LOG_LEVEL ?? 'warn' });
   const gateway = build({ backend, logger, coldStartTimeoutMs: 120_000 });
   let routes = await backend.setFunctions(functions, tenants);
   const t0 = performance.now();
-  await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
+  await backend.prepare();
   await backend.warm();
   let url: string;
   let server: Awaited<ReturnType<typeof listen>>['server'];
@@ -110,7 +116,11 @@ export async function dev(argv: string[]): Promise<number> {
 
   const printRoutes = () => {
     const width = Math.max(...routes.map((r) => r.function.length));
-    for (const r of routes) out(`${r.function.padEnd(width)}  ${url}${r.prefix}`);
+    const failed = backend.failures();
+    for (const r of routes) {
+      const error = failed.get(r.function)?.split('\n')[0];
+      out(`${r.function.padEnd(width)}  ${url}${r.prefix}${error ? `  (not serving: ${error}; see above)` : ''}`);
+    }
   };
   out(
     `plinth dev: ${routes.length} function(s) from ${relative(process.cwd(), dir) || '.'}, ready in ${Math.round(performance.now() - t0)} ms`,
@@ -131,7 +141,7 @@ export async function dev(argv: string[]): Promise<number> {
       try {
         const before = new Map(routes.map((r) => [r.function, r.targets[0]?.revision]));
         routes = await backend.setFunctions(load(dir), grants(dir));
-        await backend.prepare((fn, ms) => err(`${fn} | built in ${Math.round(ms)} ms`));
+        await backend.prepare();
         for (const r of routes) {
           const rev = r.targets[0]?.revision;
           if (before.get(r.function) !== rev) out(`reloaded ${r.function} (revision ${rev})  ${url}${r.prefix}`);

@@ -72,12 +72,14 @@ public final class Main {
           r.headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
           send(ex, r.status, r.body, "application/octet-stream");
         } else if (result instanceof byte[] b) send(ex, 200, b, "application/octet-stream");
-        else send(ex, 200, result.toString().getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8");
+        else if (result instanceof CharSequence s) send(ex, 200, s.toString().getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8");
+        else send(ex, 200, Json.mapper().writeValueAsBytes(result), "application/json");
       } catch (Exception e) {
         Throwable cause = e instanceof java.lang.reflect.InvocationTargetException ite && ite.getCause() != null ? ite.getCause() : e;
         String msg = String.valueOf(cause.getMessage());
-        log("error", "handler failed", "\"error\":" + quote(msg));
-        send(ex, 500, ("{\"error\":" + quote(msg) + "}").getBytes(StandardCharsets.UTF_8), "application/json");
+        int status = cause instanceof HttpError h ? h.status : 500;
+        if (status >= 500) log("error", "handler failed", "\"error\":" + quote(msg));
+        send(ex, status, ("{\"error\":" + quote(msg) + "}").getBytes(StandardCharsets.UTF_8), "application/json");
       }
     });
     int drainSeconds = (int) Math.ceil(Double.parseDouble(env("PLINTH_DRAIN_SECONDS", "10")));

@@ -1,5 +1,6 @@
 package dev.plinth.runtime;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,6 +19,15 @@ public final class Response {
   public Response(int status, byte[] body) {
     this.status = status;
     this.body = body;
+  }
+
+  /** A JSON answer: value written with the runtime's Jackson mapper (records, maps, lists, JsonNode). */
+  public static Response json(int status, Object value) {
+    try {
+      return new Response(status, Json.mapper().writeValueAsBytes(value)).header("Content-Type", "application/json");
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("cannot write the answer as JSON: " + e.getOriginalMessage(), e);
+    }
   }
 
   public Response header(String name, String value) {
