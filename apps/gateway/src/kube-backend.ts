@@ -1,7 +1,8 @@
 // The gateway's view of a cluster: routes from Functions' resolved traffic (status.traffic)
 // and from GraphQLApis (one Service each, gql-<name>), ready endpoints from each revision
 // Service's EndpointSlices, and waking from zero through the revision Deployment's scale
-// subresource. A poolable revision at zero (poolRuntime) is first served by a warm pool pod of
+// subresource. A poolable revision at zero (poolRuntime, and code that declares no dependencies:
+// a pool pod has none installed) is first served by a warm pool pod of
 // its namespace, specialized with the revision's code (from the ConfigMap the namespace's pool
 // Role lets the gateway read) while its own pod starts: see apps/operator/src/function/pool.ts.
 // Revision ids are `namespace/revision`. Route ownership (resolveRoutes, with
@@ -31,6 +32,7 @@ import {
 } from '@plinth/api';
 import {
   claimKey,
+  declaredDependencies,
   defaultPrefix,
   type FunctionBackend,
   fenceRoutes,
@@ -346,6 +348,9 @@ export class KubeBackend implements FunctionBackend {
       { namespace, name: source },
     );
     if (!cm?.data || cm.binaryData) return false;
+    // A pool pod holds the runtime alone: a function that declares dependencies (package.json,
+    // requirements.txt) needs them installed beside its code, which only its own pod can have.
+    if (declaresDependencies(runtime, cm.data)) return false;
     const body = JSON.stringify({
       files: cm.data,
       handler: spec.handler ?? DefaultHandlers[runtime],
@@ -478,5 +483,14 @@ export class KubeBackend implements FunctionBackend {
       });
     }
     this.#routes = [...routes, ...fenceRoutes(grants)];
+  }
+}
+
+/** Whether a function's files declare dependencies (a manifest that cannot be installed counts). */
+function declaresDependencies(runtime: PoolRuntime, files: Record<string, string>): boolean {
+  try {
+    return declaredDependencies(runtime, files) !== undefined;
+  } catch {
+    return true;
   }
 }
