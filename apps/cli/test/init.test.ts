@@ -47,11 +47,19 @@ describe('plinth init', () => {
     await backend.close();
   });
 
+  // Each template uses a dependency: slugify (npm), python-slugify (PyPI), golang.org/x/text
+  // (title case) and, for Java, the runtime's Jackson (the record is written as JSON).
+  const expected: Record<string, Record<string, string>> = {
+    node: { message: 'Hello, ada lovelace', slug: 'ada-lovelace' },
+    python: { message: 'Hello, ada lovelace', slug: 'ada-lovelace' },
+    go: { message: 'Hello, Ada Lovelace' },
+    java: { message: 'Hello, ada lovelace' },
+  };
   for (const runtime of ['node', 'python', 'go', 'java']) {
-    it(`makes a ${runtime} function that answers`, async () => {
-      const res = await fetch(`${base}/fn/default/${runtime}-greeter?name=Ada`);
+    it(`makes a ${runtime} function that answers, with its dependency`, async () => {
+      const res = await fetch(`${base}/fn/default/${runtime}-greeter?name=ada%20lovelace`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { function: `${runtime}-greeter`, runtime, message: 'Hello, Ada' });
+      assert.deepEqual(await res.json(), { function: `${runtime}-greeter`, runtime, ...expected[runtime] });
     });
   }
 

@@ -68,7 +68,7 @@ describe('gateway with real runtimes', () => {
     it(`routes GET and POST to the ${runtime} function and returns its answers`, async () => {
       assert.deepEqual(await get(`/fn/default/hello-${runtime}?name=Ada`), {
         status: 200,
-        body: { message: 'Hello, Ada', runtime },
+        body: { message: 'Hello, Ada', slug: 'ada', runtime },
       });
       const res = await fetch(`${base}/fn/default/hello-${runtime}`, {
         method: 'POST',
