@@ -8,15 +8,15 @@
 // Installs are cached under the test's own directory (the tools' own caches, ~/.npm,
 // ~/.cache/pip, ~/.m2 and Go's module cache, make them quick on a second run).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { eventually } from '@plinth/ground';
+import { spawnDev } from './dev-process.ts';
 
-const cli = join(import.meta.dirname, '..', 'src', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'plinth-dev-deps-'));
 const dir = join(work, 'functions');
 let dev: ChildProcess | undefined;
@@ -148,30 +148,21 @@ interface Dev {
 }
 
 async function start(): Promise<Dev> {
-  let stdout = '';
-  let stderr = '';
-  const child = spawn(process.execPath, [cli, 'dev', dir, '--port', '0'], {
+  const { child, stdout, stderr } = spawnDev(dir, {
     cwd: work,
     env: { ...process.env, PLINTH_DEPS_CACHE: join(work, 'deps') },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   dev = child;
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
   const base = await eventually(
     'plinth dev to list its routes',
     () => {
-      if (child.exitCode !== null) throw new Error(`plinth dev exited ${child.exitCode}: ${stderr}`);
-      return /default\/plain\s+(http:\/\/127\.0\.0\.1:\d+)\/fn\/default\/plain/.exec(stdout)?.[1];
+      if (child.exitCode !== null) throw new Error(`plinth dev exited ${child.exitCode}: ${stderr()}`);
+      return /default\/plain\s+(http:\/\/127\.0\.0\.1:\d+)\/fn\/default\/plain/.exec(stdout())?.[1];
     },
     240_000,
     100,
   );
-  return { process: child, base, stdout: () => stdout, stderr: () => stderr };
+  return { process: child, base, stdout, stderr };
 }
 
 async function stop(d: Dev) {

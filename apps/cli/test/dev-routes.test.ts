@@ -5,15 +5,15 @@
 // claim inside them, and team-a's granted prefix and host never fall through to team-b's /.
 // Then a function edited to claim the host another function is routed at does not take it.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { eventually } from '@plinth/ground';
+import { spawnDev } from './dev-process.ts';
 
-const cli = join(import.meta.dirname, '..', 'src', 'main.ts');
 let dev: ChildProcess | undefined;
 after(() => {
   dev?.kill('SIGKILL');
@@ -67,39 +67,38 @@ spec: { namespaces: [team-b], routes: { hosts: ['*.a.test'], pathPrefixes: [/] }
   // Sorts before hello: at the same age, it would win a contest for hello's host.
   fn('team-a', 'aaa-elder', '{}', attacker);
 
-  let stdout = '';
-  let stderr = '';
-  dev = spawn(process.execPath, [cli, 'dev', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  dev.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  dev.stderr?.on('data', (d) => {
-    stderr += d;
-  });
+  const out = spawnDev(dir);
+  dev = out.child;
   const base = await eventually(
     'plinth dev to list its routes',
-    () => /team-a\/hello\s+(http:\/\/127\.0\.0\.1:\d+)\/fn\/team-a\/hello/.exec(stdout)?.[1],
+    () => /team-a\/hello\s+(http:\/\/127\.0\.0\.1:\d+)\/fn\/team-a\/hello/.exec(out.stdout())?.[1],
     60_000,
   );
-  assert.match(stdout, /plinth dev: 4 function\(s\)/);
-  assert.doesNotMatch(stdout, /steal/);
+  assert.match(out.stdout(), /plinth dev: 4 function\(s\)/);
+  assert.doesNotMatch(out.stdout(), /steal/);
   assert.ok(
-    stderr.includes(
-      'team-b/steal-path | error RouteConflict: not routed: path /fn/team-a/hello is inside /fn/team-a/, the default paths of namespace team-a; Function team-a/hello serves it',
-    ),
-    stderr,
+    out
+      .stderr()
+      .includes(
+        'team-b/steal-path | error RouteConflict: not routed: path /fn/team-a/hello is inside /fn/team-a/, the default paths of namespace team-a; Function team-a/hello serves it',
+      ),
+    out.stderr(),
   );
   assert.ok(
-    stderr.includes(
-      "team-b/steal-host | error RouteConflict: not routed: host shop.a.test is granted to Tenant team-a, more specific than Tenant team-b's *.a.test; Function team-a/hello serves it",
-    ),
-    stderr,
+    out
+      .stderr()
+      .includes(
+        "team-b/steal-host | error RouteConflict: not routed: host shop.a.test is granted to Tenant team-a, more specific than Tenant team-b's *.a.test; Function team-a/hello serves it",
+      ),
+    out.stderr(),
   );
   assert.ok(
-    stderr.includes(
-      "team-b/steal-nested | error RouteConflict: not routed: path /shop/checkout is inside /shop, granted to Tenant team-a, more specific than Tenant team-b's /",
-    ),
-    stderr,
+    out
+      .stderr()
+      .includes(
+        "team-b/steal-nested | error RouteConflict: not routed: path /shop/checkout is inside /shop, granted to Tenant team-a, more specific than Tenant team-b's /",
+      ),
+    out.stderr(),
   );
 
   // The victim's traffic, by path and by host (with its credentials), reaches the victim only.
@@ -129,9 +128,11 @@ spec: { namespaces: [team-b], routes: { hosts: ['*.a.test'], pathPrefixes: [/] }
   await eventually(
     'the edited function to be refused',
     () =>
-      stderr.includes(
-        'team-a/aaa-elder | error RouteConflict: not routed: host shop.a.test is served by Function team-a/hello, which holds it',
-      ),
+      out
+        .stderr()
+        .includes(
+          'team-a/aaa-elder | error RouteConflict: not routed: host shop.a.test is served by Function team-a/hello, which holds it',
+        ),
     30_000,
   );
   assert.deepEqual(await get(`${base}/login`, 'shop.a.test', 'Bearer team-a'), {

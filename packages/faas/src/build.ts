@@ -137,7 +137,7 @@ async function javaRuntime(cacheDir: string, depsCacheDir: string): Promise<stri
     await runTool(
       'javac of the Java runtime',
       'javac',
-      ['--release', '17', '-cp', jars(lib).join(':'), '-d', join(out, 'classes'), ...sources],
+      ['--release', '17', '-encoding', 'UTF-8', '-cp', jars(lib).join(':'), '-d', join(out, 'classes'), ...sources],
       src,
     );
     await runTool(
@@ -191,7 +191,17 @@ export async function buildJava(
     await runTool(
       `javac of ${dir}`,
       'javac',
-      ['--release', '17', '-cp', [...runtime, ...jars(lib)].join(':'), '-d', join(out, 'classes'), ...sources],
+      [
+        '--release',
+        '17',
+        '-encoding',
+        'UTF-8',
+        '-cp',
+        [...runtime, ...jars(lib)].join(':'),
+        '-d',
+        join(out, 'classes'),
+        ...sources,
+      ],
       dir,
     );
     await runTool(`jar of ${dir}`, 'jar', ['--create', '--file', jar, '-C', join(out, 'classes'), '.'], out);
