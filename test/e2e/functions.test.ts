@@ -5,59 +5,44 @@
 // apps/gateway/test.
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { after, before, it } from 'node:test';
-import { FunctionKind, plinthKinds } from '@plinth/api';
+import { before, it } from 'node:test';
+import { FunctionKind } from '@plinth/api';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
+import { eventually } from '@plinth/ground';
+import { type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { useOperator } from '@plinth/operator/testing';
 import { pino } from 'pino';
 
 const FunctionType = resourceOf(FunctionKind);
-let client: KubeClient;
-let ns: string;
-let operator: Operator;
 let backend: KubeBackend;
 let gateway: Gateway;
 let server: Server;
 let url: string;
 let clock = 5_000_000;
+const t = useOperator('e2e', {
+  // kwok's pods run nothing: no warm pool here (test/e2e-pods has it on the real node).
+  env: { PLINTH_POOL_SIZE: '0' },
+  deps: { now: () => clock },
+  beforeStop: async () => {
+    server?.close();
+    await gateway?.close();
+    backend?.stop();
+  },
+});
 
 before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  ns = uniqueName('e2e');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-  operator = buildOperator({
-    client,
-    // kwok's pods run nothing: no warm pool here (test/e2e-pods has it on the real node).
-    config: configFromEnv({ PLINTH_POOL_SIZE: '0' }),
-    namespace: ns,
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-    now: () => clock,
-  });
-  await operator.start();
-  backend = new KubeBackend({ client, namespace: ns });
+  await t.ready;
+  backend = new KubeBackend({ client: t.client, namespace: t.ns });
   await backend.start();
   gateway = buildGateway({ backend, logger: pino({ level: 'silent' }) });
   ({ server, url } = await listen(gateway, { port: 0 }));
 });
 
-after(async () => {
-  server?.close();
-  await gateway?.close();
-  backend?.stop();
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
-});
-
 it('routes a Function, scales its idle revision to zero, and wakes it on demand', async () => {
-  await client.create(FunctionType, {
+  await t.client.create(FunctionType, {
     apiVersion: FunctionKind.apiVersion,
     kind: FunctionKind.kind,
-    metadata: { name: 'edge', namespace: ns },
+    metadata: { name: 'edge', namespace: t.ns },
     spec: {
       runtime: 'node',
       source: { inline: "export default () => 'edge'" },
@@ -66,14 +51,14 @@ it('routes a Function, scales its idle revision to zero, and wakes it on demand'
       scaling: { scaleToZeroAfterSeconds: 5, scaleDownDelaySeconds: 0 },
     },
   } as KubeObject);
-  const revision = `${ns}/edge-00001`;
+  const revision = `${t.ns}/edge-00001`;
 
   // A Function holds its path from the start; it is routed once its status has traffic.
   const route = await eventually('the gateway to route the function', () =>
-    backend.routes().find((r) => r.function === `${ns}/edge` && r.targets.length > 0),
+    backend.routes().find((r) => r.function === `${t.ns}/edge` && r.targets.length > 0),
   );
   assert.deepEqual(route, {
-    function: `${ns}/edge`,
+    function: `${t.ns}/edge`,
     prefix: '/edge',
     timeoutMs: 5000,
     targets: [{ revision, percent: 100 }],
@@ -92,9 +77,9 @@ it('routes a Function, scales its idle revision to zero, and wakes it on demand'
   assert.match(endpoint ?? '', /^http:\/\/10\.244\.\d+\.\d+:8080$/);
 
   // Idle: the autoscaler takes the revision to zero; its endpoints go away.
-  await operator.autoscaler.step();
+  await t.operator.autoscaler.step();
   clock += 90_000;
-  await operator.autoscaler.step();
+  await t.operator.autoscaler.step();
   await eventually('no endpoints at zero', () => backend.endpoints(revision).length === 0, 30_000);
 
   // A request would wake it: the backend scales the Deployment up and waits for readiness.
@@ -102,8 +87,8 @@ it('routes a Function, scales its idle revision to zero, and wakes it on demand'
   await backend.wake(revision, AbortSignal.timeout(30_000));
   console.log(`# woke ${revision} on kwok in ${Date.now() - t0} ms`);
   assert.equal(backend.endpoints(revision).length, 1);
-  const scaled = await client.get<KubeObject & { spec: { replicas: number } }>(Resources.Deployment, {
-    namespace: ns,
+  const scaled = await t.client.get<KubeObject & { spec: { replicas: number } }>(Resources.Deployment, {
+    namespace: t.ns,
     name: 'edge-00001',
   });
   assert.equal(scaled?.spec.replicas, 1);

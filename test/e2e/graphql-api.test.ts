@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DatabaseKind, type DatabaseObject, GraphQLApiKind, type GraphqlConfig, plinthKinds } from '@plinth/api';
+import { DatabaseKind, type DatabaseObject, GraphQLApiKind, type GraphqlConfig } from '@plinth/api';
 import { KubeBackend } from '@plinth/gateway';
 import { build as buildApi, type GraphqlApi } from '@plinth/graphql';
-import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
+import { eventually, groundPg, groundPgSecretData, requireGround } from '@plinth/ground';
+import { getCondition, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { useOperator } from '@plinth/operator/testing';
 import { DATABASE_MARKER } from '@plinth/pg-access';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
@@ -25,9 +25,6 @@ const run = Math.random().toString(36).slice(2, 7);
 const dbName = `notes_${run}`;
 const role = (n: string) => `g${run}_${n}`;
 const SECRET = `jwt-secret-${run}-${'x'.repeat(32)}`;
-let client: KubeClient;
-let ns: string;
-let operator: Operator;
 let api: GraphqlApi;
 let server: Server;
 let url: string;
@@ -54,10 +51,10 @@ async function gql(query: string, token?: string, variables?: Record<string, unk
 }
 /** Creates a GraphQLApi over the notes Database, connecting as the authenticator. */
 const createApi = (name: string, spec: Record<string, unknown>) =>
-  client.create(resourceOf(GraphQLApiKind), {
+  t.client.create(resourceOf(GraphQLApiKind), {
     apiVersion: GraphQLApiKind.apiVersion,
     kind: GraphQLApiKind.kind,
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: t.ns },
     spec: {
       databaseRef: { name: 'notes' },
       authenticator: role('auth'),
@@ -73,28 +70,33 @@ const notesOf = async (token?: string, at = url) => {
   return (r.data?.allNotes as { nodes: { rowId: number; owner: string; body: string }[] } | undefined)?.nodes ?? [];
 };
 
+const t = useOperator('gql', {
+  beforeStop: async () => {
+    server?.close();
+    admin?.close();
+    await api?.close();
+    // The Database's finalizer needs the operator: delete it while the operator still runs.
+    await t.client.delete(resourceOf(DatabaseKind), { namespace: t.ns, name: 'notes' });
+    await eventually(
+      'the Database is gone',
+      async () =>
+        (await t.client.get(resourceOf(DatabaseKind), { namespace: t.ns, name: 'notes' })) ? undefined : true,
+      60_000,
+    );
+  },
+});
+
 before(async () => {
-  await requireGround('kubernetes', 'postgres');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  ns = uniqueName('gql');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-  await client.create(Resources.Secret, {
-    metadata: { name: 'pg-admin', namespace: ns },
+  await t.ready;
+  await requireGround('postgres');
+  await t.client.create(Resources.Secret, {
+    metadata: { name: 'pg-admin', namespace: t.ns },
     stringData: groundPgSecretData(),
   } as KubeObject);
-  await client.create(Resources.Secret, {
-    metadata: { name: 'jwt', namespace: ns },
+  await t.client.create(Resources.Secret, {
+    metadata: { name: 'jwt', namespace: t.ns },
     stringData: { secret: SECRET },
   } as KubeObject);
-  operator = buildOperator({
-    client,
-    config: configFromEnv({}),
-    namespace: ns,
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-  });
-  await operator.start();
   // The Database first makes the database, its schema and roles; the application's migration
   // then runs as its own login role; access to the table is declared once the table exists.
   const roles = [
@@ -103,10 +105,10 @@ before(async () => {
     { name: role('auth'), login: true, inherit: false, memberOf: [role('user'), role('anon')] },
     { name: role('migrator'), login: true },
   ];
-  await client.create(resourceOf(DatabaseKind), {
+  await t.client.create(resourceOf(DatabaseKind), {
     apiVersion: DatabaseKind.apiVersion,
     kind: DatabaseKind.kind,
-    metadata: { name: 'notes', namespace: ns },
+    metadata: { name: 'notes', namespace: t.ns },
     spec: {
       connectionSecretRef: { name: 'pg-admin' },
       databaseName: dbName,
@@ -118,13 +120,13 @@ before(async () => {
   const migratorPassword = await eventually(
     "the migrator's password, once its role exists",
     async () => {
-      const d = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
-        namespace: ns,
+      const d = await t.client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
+        namespace: t.ns,
         name: 'notes',
       });
       if (getCondition(d?.status?.conditions, 'Ready')?.status !== 'True') return undefined;
-      const s = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
-        namespace: ns,
+      const s = await t.client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+        namespace: t.ns,
         name: `notes-${role('migrator').replace(/_/g, '-')}`,
       });
       return s?.data?.password && Buffer.from(s.data.password, 'base64').toString('utf8');
@@ -142,9 +144,9 @@ before(async () => {
     INSERT INTO app.notes (owner, body, public) VALUES
       ('alice', 'alice private', false), ('alice', 'alice public', true), ('bob', 'bob private', false);`);
   await migrator.end();
-  await client.mergePatch(
+  await t.client.mergePatch(
     resourceOf(DatabaseKind),
-    { namespace: ns, name: 'notes' },
+    { namespace: t.ns, name: 'notes' },
     {
       spec: {
         schemaPrivileges: [
@@ -174,8 +176,8 @@ before(async () => {
   await eventually(
     'the Database applies its access at generation 2',
     async () => {
-      const d = await client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
-        namespace: ns,
+      const d = await t.client.get<DatabaseObject & KubeObject>(resourceOf(DatabaseKind), {
+        namespace: t.ns,
         name: 'notes',
       });
       const c = getCondition(d?.status?.conditions, 'Ready');
@@ -195,8 +197,8 @@ before(async () => {
   const config = await eventually(
     'the operator renders the GraphQL API config Secret',
     async () => {
-      const s = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
-        namespace: ns,
+      const s = await t.client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+        namespace: t.ns,
         name: 'gql-notes-config',
       });
       const json = s?.data?.['graphql.json'];
@@ -215,26 +217,15 @@ before(async () => {
   adminUrl = `http://127.0.0.1:${(admin.address() as AddressInfo).port}`;
 });
 
+// Once the operator has stopped and the namespace is going.
 after(async () => {
-  server?.close();
-  admin?.close();
-  await api?.close();
-  // The Database's finalizer needs the operator: delete it while the operator still runs.
-  await client?.delete(resourceOf(DatabaseKind), { namespace: ns, name: 'notes' });
-  await eventually(
-    'the Database is gone',
-    async () => ((await client.get(resourceOf(DatabaseKind), { namespace: ns, name: 'notes' })) ? undefined : true),
-    60_000,
-  );
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
   const root = new pg.Client(groundPg('postgres'));
   await root.connect();
   await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   for (const n of ['auth', 'user', 'anon', 'migrator']) await root.query(`DROP ROLE IF EXISTS ${role(n)}`);
   const owners = await root.query<{ rolname: string }>(
     `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = $1`,
-    [`${DATABASE_MARKER}${ns}/notes`],
+    [`${DATABASE_MARKER}${t.ns}/notes`],
   );
   for (const r of owners.rows) await root.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
   await root.end();
@@ -254,32 +245,32 @@ describe('GraphQLApi', () => {
     await direct.connect();
     await assert.rejects(direct.query('SELECT * FROM app.notes'), /permission denied/);
     await direct.end();
-    const d = await client.get<KubeObject & { spec: { template: { spec: Record<string, unknown> } } }>(
+    const d = await t.client.get<KubeObject & { spec: { template: { spec: Record<string, unknown> } } }>(
       Resources.Deployment,
-      { namespace: ns, name: 'gql-notes' },
+      { namespace: t.ns, name: 'gql-notes' },
     );
     assert.equal(d?.spec.template.spec.automountServiceAccountToken, false);
-    const svc = await client.get(Resources.Service, { namespace: ns, name: 'gql-notes' });
+    const svc = await t.client.get(Resources.Service, { namespace: t.ns, name: 'gql-notes' });
     assert.equal(svc?.metadata?.labels?.['app.kubernetes.io/managed-by'], 'plinth');
     const status = await eventually(
       'GraphQLApi status.url',
       async () =>
         (
-          await client.get<KubeObject & { status?: { url?: string } }>(resourceOf(GraphQLApiKind), {
-            namespace: ns,
+          await t.client.get<KubeObject & { status?: { url?: string } }>(resourceOf(GraphQLApiKind), {
+            namespace: t.ns,
             name: 'notes',
           })
         )?.status,
       30_000,
     );
-    assert.equal(status.url, `http://plinth-gateway.plinth-system.svc/graphql/${ns}/notes`);
-    const backend = new KubeBackend({ client, namespace: ns });
+    assert.equal(status.url, `http://plinth-gateway.plinth-system.svc/graphql/${t.ns}/notes`);
+    const backend = new KubeBackend({ client: t.client, namespace: t.ns });
     await backend.start();
     try {
-      const route = backend.routes().find((r) => r.function === `${ns}/notes`);
+      const route = backend.routes().find((r) => r.function === `${t.ns}/notes`);
       assert.deepEqual(route && { prefix: route.prefix, targets: route.targets }, {
-        prefix: `/graphql/${ns}/notes`,
-        targets: [{ revision: `${ns}/gql-notes`, percent: 100 }],
+        prefix: `/graphql/${t.ns}/notes`,
+        targets: [{ revision: `${t.ns}/gql-notes`, percent: 100 }],
       });
     } finally {
       backend.stop();
@@ -460,8 +451,8 @@ describe('plinth-graphql as a process', () => {
       out += d;
     });
     assert.equal(await new Promise((r) => bad.once('exit', r)), 2);
-    assert.match(out, /schemas: name at least one schema to expose/);
-    assert.match(out, /limits\.maxDepth: must be a positive integer, got 0/);
+    assert.match(out, /GraphQL API config \/schemas: Expected array length to be greater or equal to 1/);
+    assert.match(out, /GraphQL API config \/limits\/maxDepth: Expected integer to be greater or equal to 1/);
   });
 });
 
@@ -517,8 +508,8 @@ it('the Database must declare the authenticator as a member of the roles, or the
   const c = await eventually(
     'a Ready=False condition naming the missing membership',
     async () => {
-      const a = await client.get<KubeObject & { status?: { conditions?: [] } }>(resourceOf(GraphQLApiKind), {
-        namespace: ns,
+      const a = await t.client.get<KubeObject & { status?: { conditions?: [] } }>(resourceOf(GraphQLApiKind), {
+        namespace: t.ns,
         name: 'stranger',
       });
       const ready = getCondition(a?.status?.conditions, 'Ready');

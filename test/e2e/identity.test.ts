@@ -13,10 +13,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { plinthKinds, TenantKind } from '@plinth/api';
-import { eventually, ground, groundLdapIdentity, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { TenantKind } from '@plinth/api';
+import { eventually, ground, groundLdapIdentity, requireGround } from '@plinth/ground';
+import { isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { useOperator } from '@plinth/operator/testing';
 import {
   type IdentityConfig,
   lookupUser,
@@ -31,8 +31,22 @@ const TenantType = resourceOf(TenantKind);
 const run = Math.random().toString(36).slice(2, 7);
 const nsA = `ida-${run}`;
 const nsB = `idb-${run}`;
+// Tenants are cluster-scoped: the operator's own namespace holds nothing here. Their
+// finalizers need the operator: they are deleted while it still runs.
+const operator = useOperator('identity', {
+  beforeStop: async () => {
+    for (const name of [nsA, nsB]) await operator.client.delete(TenantType, { name });
+    await eventually(
+      'the tenants are gone',
+      async () => {
+        for (const name of [nsA, nsB]) if (await operator.client.get(TenantType, { name })) return undefined;
+        return true;
+      },
+      60_000,
+    );
+  },
+});
 let admin: KubeClient;
-let operator: Operator;
 let issuer: Server;
 let identity: IdentityConfig;
 let mint: (username: string, password: string) => Promise<string>;
@@ -98,17 +112,9 @@ before(async () => {
       .sign(privateKey);
   };
 
-  admin = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
+  await operator.ready;
+  admin = operator.client;
   for (const role of platformRoles()) await admin.apply(Resources.ClusterRole, role, { fieldManager: 'plinth-test' });
-  operator = build({
-    client: admin,
-    config: configFromEnv({}),
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-    namespace: uniqueName('unused'),
-  });
-  await operator.start();
   for (const [name, ns, group] of [
     [nsA, nsA, 'team-a-developers'],
     [nsB, nsB, 'team-b-developers'],
@@ -134,18 +140,7 @@ before(async () => {
   }
 });
 
-after(async () => {
-  // Tenant finalizers need the operator: delete them while it still runs.
-  for (const name of [nsA, nsB]) await admin?.delete(TenantType, { name });
-  await eventually(
-    'the tenants are gone',
-    async () => {
-      for (const name of [nsA, nsB]) if (await admin.get(TenantType, { name })) return undefined;
-      return true;
-    },
-    60_000,
-  );
-  await operator?.stop();
+after(() => {
   issuer?.close();
 });
 

@@ -16,19 +16,12 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
-import {
-  FunctionKind,
-  type FunctionObject,
-  GraphQLApiKind,
-  plinthKinds,
-  TenantKind,
-  type TenantObject,
-} from '@plinth/api';
+import { FunctionKind, type FunctionObject, GraphQLApiKind, TenantKind, type TenantObject } from '@plinth/api';
 import type { FunctionBackend } from '@plinth/faas';
 import { build as buildGateway, type Gateway, KubeBackend, listen } from '@plinth/gateway';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build as buildOperator, configFromEnv, type Operator } from '@plinth/operator';
+import { eventually, uniqueName } from '@plinth/ground';
+import { getCondition, type KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
+import { useOperator } from '@plinth/operator/testing';
 import { pino } from 'pino';
 
 const FunctionType = resourceOf(FunctionKind);
@@ -47,7 +40,6 @@ let nsA: string;
 let nsB: string;
 let nsC: string;
 let hostA: string;
-const operators: Operator[] = [];
 let backend: KubeBackend;
 let gateway: Gateway;
 let server: Server;
@@ -78,15 +70,29 @@ async function instance(who: Who): Promise<void> {
   instanceURL[who] = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
+// One operator per team namespace (each settles route ownership over the whole cluster).
+// team-a's `after` runs first, while both operators still run.
+const teamA = useOperator('team-a', {
+  beforeStop: async () => {
+    server?.close();
+    await gateway?.close();
+    backend?.stop();
+    for (const s of instances) s.close();
+    for (const name of [tenantA, tenantB, tenantC]) {
+      if (await teamA.client.get(TenantType, { name }))
+        await teamA.client.mergePatch(TenantType, { name }, { metadata: { finalizers: null } });
+      await teamA.client.delete(TenantType, { name });
+    }
+  },
+});
+const teamB = useOperator('team-b');
+
 before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  nsA = uniqueName('team-a');
-  nsB = uniqueName('team-b');
+  await Promise.all([teamA.ready, teamB.ready]);
+  client = teamA.client;
+  [nsA, nsB] = [teamA.ns, teamB.ns];
   nsC = uniqueName('team-c');
   hostA = `shop.${zone}`;
-  for (const name of [nsA, nsB]) await client.create(Resources.Namespace, { metadata: { name } });
   const tenant = (name: string, namespaces: string[], routes: Record<string, string[]>) =>
     client.create(TenantType, {
       apiVersion: TenantKind.apiVersion,
@@ -96,18 +102,6 @@ before(async () => {
     } as KubeObject);
   await tenant(tenantA, [nsA], { hosts: [hostA], pathPrefixes: [shopPrefix] });
   await tenant(tenantB, [nsB], { hosts: [`*.${zone}`], pathPrefixes: [catchAll] });
-  // One operator per team namespace (each settles route ownership over the whole cluster).
-  for (const namespace of [nsA, nsB]) {
-    const op = buildOperator({
-      client,
-      config: configFromEnv({}),
-      namespace,
-      concurrency: async () => new Map(),
-      autoscaleIntervalMs: 3_600_000,
-    });
-    await op.start();
-    operators.push(op);
-  }
   await instance('a');
   await instance('b');
   await instance('elder');
@@ -130,18 +124,9 @@ before(async () => {
   ({ server, url } = await listen(gateway, { port: 0 }));
 });
 
+// Once the operators have stopped.
 after(async () => {
-  server?.close();
-  await gateway?.close();
-  backend?.stop();
-  for (const s of instances) s.close();
-  for (const name of [tenantA, tenantB, tenantC]) {
-    if (await client?.get(TenantType, { name }))
-      await client.mergePatch(TenantType, { name }, { metadata: { finalizers: null } });
-    await client?.delete(TenantType, { name });
-  }
-  for (const op of operators) await op.stop();
-  for (const name of [nsA, nsB, nsC]) await client?.delete(Resources.Namespace, { name });
+  await client?.delete(Resources.Namespace, { name: nsC });
 });
 
 function fnObject(namespace: string, name: string, http: Record<string, string>): KubeObject {

@@ -2,54 +2,31 @@
 // report them) drive a revision's Deployment up in a burst and to zero when idle. The clock
 // is injected so the windows are stepped through, not waited for.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { FunctionKind, type FunctionObject, plinthKinds } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { it } from 'node:test';
+import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { eventually } from '@plinth/ground';
+import { getCondition, type KubeObject, Resources } from '@plinth/kube';
 import { FunctionType } from '../src/function/reconcile.ts';
+import { useOperator } from './support.ts';
 
-let client: KubeClient;
-let ns: string;
-let operator: Operator;
 let clock = 1_000_000;
 const inflight = new Map<string, number>();
-
-before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  ns = uniqueName('scale');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-  operator = build({
-    client,
-    config: configFromEnv({}),
-    namespace: ns,
-    concurrency: async () => new Map(inflight),
-    autoscaleIntervalMs: 3_600_000, // stepped by hand below
-    now: () => clock,
-  });
-  await operator.start();
-});
-
-after(async () => {
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
-});
+// The autoscaler's timer stays idle: it is stepped by hand below, with these counts and clock.
+const t = useOperator('scale', { deps: { concurrency: async () => new Map(inflight), now: () => clock } });
 
 const replicas = async () =>
   (
-    await client.get<KubeObject & { spec: { replicas: number } }>(Resources.Deployment, {
-      namespace: ns,
+    await t.client.get<KubeObject & { spec: { replicas: number } }>(Resources.Deployment, {
+      namespace: t.ns,
       name: 'burst-00001',
     })
   )?.spec.replicas;
 
 it('scales a revision up on a burst of in-flight requests and to zero after it goes idle', async () => {
-  await client.create(FunctionType, {
+  await t.client.create(FunctionType, {
     apiVersion: FunctionKind.apiVersion,
     kind: FunctionKind.kind,
-    metadata: { name: 'burst', namespace: ns },
+    metadata: { name: 'burst', namespace: t.ns },
     spec: {
       runtime: 'python',
       source: { inline: 'def handle(req):\n    return "ok"\n' },
@@ -57,29 +34,29 @@ it('scales a revision up on a burst of in-flight requests and to zero after it g
     },
   } as KubeObject);
   await eventually('burst Ready', async () => {
-    const f = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name: 'burst' });
+    const f = await t.client.get<FunctionObject & KubeObject>(FunctionType, { namespace: t.ns, name: 'burst' });
     return getCondition(f?.status?.conditions, 'Ready')?.status === 'True' && (f?.status?.traffic?.length ?? 0) > 0;
   });
   assert.equal(await replicas(), 1, 'a new revision starts with one replica (the Deployment default)');
 
-  inflight.set(`${ns}/burst-00001`, 45);
-  assert.deepEqual(await operator.autoscaler.step(), new Map([[`${ns}/burst-00001`, 5]]));
+  inflight.set(`${t.ns}/burst-00001`, 45);
+  assert.deepEqual(await t.operator.autoscaler.step(), new Map([[`${t.ns}/burst-00001`, 5]]));
   assert.equal(await replicas(), 5);
   const ready = await eventually('5 ready replicas reported in status', async () => {
-    const f = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name: 'burst' });
+    const f = await t.client.get<FunctionObject & KubeObject>(FunctionType, { namespace: t.ns, name: 'burst' });
     return f?.status?.readyReplicas === 5 && f;
   });
   assert.equal(getCondition(ready.status?.conditions, 'Ready')?.status, 'True');
 
   // Load stops. Within scaleToZeroAfter the revision keeps one replica; after it, zero.
-  inflight.set(`${ns}/burst-00001`, 0);
+  inflight.set(`${t.ns}/burst-00001`, 0);
   clock += 10_000;
-  await operator.autoscaler.step();
+  await t.operator.autoscaler.step();
   clock += 70_000;
-  await operator.autoscaler.step();
+  await t.operator.autoscaler.step();
   assert.equal(await replicas(), 0);
   const idle = await eventually('status after scale to zero', async () => {
-    const f = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name: 'burst' });
+    const f = await t.client.get<FunctionObject & KubeObject>(FunctionType, { namespace: t.ns, name: 'burst' });
     return f?.status?.readyReplicas === 0 && f;
   });
   assert.equal(

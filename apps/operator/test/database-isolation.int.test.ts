@@ -5,22 +5,21 @@
 // victim's data to show nothing of it arrived. Runs on the ground's API server and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DatabaseKind, type DatabaseObject, plinthKinds } from '@plinth/api';
-import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { DatabaseKind, type DatabaseObject } from '@plinth/api';
+import { eventually, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
+import { getCondition, type KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import pg from 'pg';
+import { useOperator } from './support.ts';
 
 const DatabaseType = resourceOf(DatabaseKind);
 const run = Math.random().toString(36).slice(2, 7);
 const role = (n: string) => `i${run}_${n}`;
 const victimDb = `victim_${run}`;
+const platformNs = uniqueName('platform');
 let client: KubeClient;
-let platformNs: string;
 let nsA: string;
 let nsB: string;
 let nsC: string;
-const operators: Operator[] = [];
 /** team-b's own databases, one per Database object (a database belongs to one). */
 const evil = (n: string) => `b${run}_${n}`;
 const made = { roles: [] as string[] };
@@ -90,15 +89,43 @@ const readyIs = (ns: string, name: string, status: 'True' | 'False', reason?: st
   );
 const readyMessage = (d: DatabaseObject) => getCondition(d.status?.conditions, 'Ready')?.message ?? '';
 
+// One operator per team namespace, as the platform's: the server Secret is in the platform
+// namespace, and a few plain roles may be joined (and the superuser, listed by mistake).
+const env = () => ({
+  PLINTH_NAMESPACE: platformNs,
+  PLINTH_PG_GRANTABLE_ROLES: `${role('reporting')},${groundPg('postgres').user}`,
+});
+const teamA = useOperator('team-a', {
+  env,
+  // Databases carry a finalizer: delete them while the operators still run (team-a's `after`
+  // runs first, before any operator stops).
+  beforeStop: async () => {
+    const teams = [teamA.ns, teamB.ns, teamC.ns].filter((ns) => ns !== undefined);
+    const admin = teamA.client;
+    for (const ns of teams) {
+      for (const d of (await admin.list<DatabaseObject & KubeObject>(DatabaseType, { namespace: ns })).items) {
+        await admin.delete(DatabaseType, { namespace: ns, name: d.metadata.name ?? '' });
+      }
+    }
+    await eventually(
+      'every Database gone',
+      async () => {
+        for (const ns of teams) if ((await admin.list(DatabaseType, { namespace: ns })).items.length) return false;
+        return true;
+      },
+      60_000,
+    );
+  },
+});
+const teamB = useOperator('team-b', { env });
+const teamC = useOperator('team-c', { env });
+
 before(async () => {
-  await requireGround('kubernetes', 'postgres');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  platformNs = uniqueName('platform');
-  nsA = uniqueName('team-a');
-  nsB = uniqueName('team-b');
-  nsC = uniqueName('team-c');
-  for (const name of [platformNs, nsA, nsB, nsC]) await client.create(Resources.Namespace, { metadata: { name } });
+  await Promise.all([teamA.ready, teamB.ready, teamC.ready]);
+  await requireGround('postgres');
+  client = teamA.client;
+  [nsA, nsB, nsC] = [teamA.ns, teamB.ns, teamC.ns];
+  await client.create(Resources.Namespace, { metadata: { name: platformNs } });
   // The platform's server: a superuser Secret in the platform namespace, offered to team-a and team-b.
   await client.create(Resources.Secret, {
     metadata: {
@@ -109,18 +136,9 @@ before(async () => {
     },
     stringData: groundPgSecretData(),
   } as KubeObject);
-  // A plain role the platform lets Databases join (and the superuser, listed by mistake).
+  // A plain role the platform lets Databases join.
   await sql('postgres', `CREATE ROLE ${role('reporting')} NOLOGIN`);
   made.roles.push(role('reporting'));
-  const config = configFromEnv({
-    PLINTH_NAMESPACE: platformNs,
-    PLINTH_PG_GRANTABLE_ROLES: `${role('reporting')},${groundPg('postgres').user}`,
-  });
-  for (const namespace of [nsA, nsB, nsC]) {
-    const op = build({ client, config, namespace, concurrency: async () => new Map(), autoscaleIntervalMs: 3_600_000 });
-    await op.start();
-    operators.push(op);
-  }
 
   // team-a: a database with an owner (migrations), a reader that sees only its own rows.
   await createDatabase(nsA, 'shop', {
@@ -162,24 +180,9 @@ before(async () => {
   });
 });
 
+// Once the operators have stopped and their namespaces are going.
 after(async () => {
-  // Databases carry a finalizer: delete them while the operators still run.
-  for (const ns of [nsA, nsB, nsC]) {
-    for (const d of (await client.list<DatabaseObject & KubeObject>(DatabaseType, { namespace: ns })).items) {
-      await client.delete(DatabaseType, { namespace: ns, name: d.metadata.name ?? '' });
-    }
-  }
-  await eventually(
-    'every Database gone',
-    async () => {
-      for (const ns of [nsA, nsB, nsC])
-        if ((await client.list(DatabaseType, { namespace: ns })).items.length) return false;
-      return true;
-    },
-    60_000,
-  );
-  for (const op of operators) await op.stop();
-  for (const name of [nsA, nsB, nsC, platformNs]) await client?.delete(Resources.Namespace, { name }).catch(() => {});
+  await client?.delete(Resources.Namespace, { name: platformNs }).catch(() => {});
   const dbs = await sql<{ datname: string }>(
     'postgres',
     'select datname from pg_database where datname like $1 or datname = $2',

@@ -7,20 +7,17 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
-import { DatabaseKind, type DatabaseObject, plinthKinds } from '@plinth/api';
-import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { DatabaseKind, type DatabaseObject } from '@plinth/api';
+import { eventually, ground, groundPg, groundPgSecretData, requireGround } from '@plinth/ground';
+import { getCondition, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { DATABASE_MARKER } from '@plinth/pg-access';
 import pg from 'pg';
+import { useOperator } from './support.ts';
 
 const DatabaseType = resourceOf(DatabaseKind);
 const run = Math.random().toString(36).slice(2, 7);
 const dbName = `shop_${run}`;
 const role = (n: string) => `d${run}_${n}`;
-let client: KubeClient;
-let ns: string;
-let operator: Operator;
 /** The ground's superuser, connected to `database`. */
 const superuser = (database: string) => new pg.Client(groundPg(database));
 
@@ -36,42 +33,31 @@ async function pgAs(user: string, password: string, database: string, sql: strin
   }
 }
 
+const t = useOperator('db');
+
 before(async () => {
-  await requireGround('kubernetes', 'postgres');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  ns = uniqueName('db');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-  await client.create(Resources.Secret, {
-    metadata: { name: 'pg-admin', namespace: ns },
+  await t.ready;
+  await requireGround('postgres');
+  await t.client.create(Resources.Secret, {
+    metadata: { name: 'pg-admin', namespace: t.ns },
     stringData: groundPgSecretData(),
   } as KubeObject);
-  operator = build({
-    client,
-    config: configFromEnv({}),
-    namespace: ns,
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-  });
-  await operator.start();
 });
 
 after(async () => {
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
   const admin = superuser('postgres');
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   for (const n of ['app', 'reader', 'owner']) await admin.query(`DROP ROLE IF EXISTS ${role(n)}`);
   const owners = await admin.query<{ rolname: string }>(
     `SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = $1`,
-    [`${DATABASE_MARKER}${ns}/shop`],
+    [`${DATABASE_MARKER}${t.ns}/shop`],
   );
   for (const r of owners.rows) await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r.rolname)}`);
   await admin.end();
 });
 
-const get = () => client.get<DatabaseObject & KubeObject>(DatabaseType, { namespace: ns, name: 'shop' });
+const get = () => t.client.get<DatabaseObject & KubeObject>(DatabaseType, { namespace: t.ns, name: 'shop' });
 const readyAt = (generation: number) =>
   eventually(
     `Database Ready at generation ${generation}`,
@@ -84,10 +70,10 @@ const readyAt = (generation: number) =>
   );
 
 it('creates the database and roles, grants as declared, and revokes on delete', async () => {
-  await client.create(DatabaseType, {
+  await t.client.create(DatabaseType, {
     apiVersion: DatabaseKind.apiVersion,
     kind: DatabaseKind.kind,
-    metadata: { name: 'shop', namespace: ns },
+    metadata: { name: 'shop', namespace: t.ns },
     spec: {
       connectionSecretRef: { name: 'pg-admin' },
       databaseName: dbName,
@@ -110,8 +96,8 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
     'passwords are redacted in status',
   );
 
-  const secret = await client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
-    namespace: ns,
+  const secret = await t.client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+    namespace: t.ns,
     name: `shop-${role('reader').replace(/_/g, '-')}`,
   });
   const password = Buffer.from(secret?.data.password ?? '', 'base64').toString('utf8');
@@ -121,8 +107,8 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   // The application's migration, as its own login role, creates a table; the Database grants on it.
   const ownerPassword = Buffer.from(
     (
-      await client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
-        namespace: ns,
+      await t.client.get<KubeObject & { data: Record<string, string> }>(Resources.Secret, {
+        namespace: t.ns,
         name: `shop-${role('owner').replace(/_/g, '-')}`,
       })
     )?.data.password ?? '',
@@ -137,9 +123,9 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
     'ok 1',
   );
   assert.equal(await pgAs(role('reader'), password, dbName, 'SELECT * FROM app.items'), 'permission-denied');
-  await client.mergePatch(
+  await t.client.mergePatch(
     DatabaseType,
-    { namespace: ns, name: 'shop' },
+    { namespace: t.ns, name: 'shop' },
     {
       spec: {
         tablePrivileges: [{ role: role('app'), table: 'app.items', privileges: ['SELECT'], columns: ['id', 'name'] }],
@@ -157,10 +143,10 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   // `plinth db plan` shows drift before the operator repairs it.
   const cli = join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts');
   const plan = () =>
-    promisify(execFile)(process.execPath, [cli, 'db', 'plan', 'shop', '-n', ns], {
+    promisify(execFile)(process.execPath, [cli, 'db', 'plan', 'shop', '-n', t.ns], {
       env: { ...process.env, KUBECONFIG: ground('KUBECONFIG') },
     });
-  assert.match((await plan()).stdout, new RegExp(`Database ${ns}/shop is in sync: nothing to apply`));
+  assert.match((await plan()).stdout, new RegExp(`Database ${t.ns}/shop is in sync: nothing to apply`));
   const drift = superuser(dbName);
   await drift.connect();
   await drift.query(`GRANT DELETE ON app.items TO ${role('reader')}`);
@@ -169,7 +155,7 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
   assert.match(shown, /1 step\(s\) to apply/);
   assert.match(shown, new RegExp(`REVOKE DELETE ON TABLE "app"."items" FROM "${role('reader')}";  -- table privilege`));
 
-  await client.delete(DatabaseType, { namespace: ns, name: 'shop' });
+  await t.client.delete(DatabaseType, { namespace: t.ns, name: 'shop' });
   await eventually(
     'Database gone after its finalizer',
     async () => ((await get()) === undefined ? true : undefined),
@@ -189,10 +175,10 @@ it('creates the database and roles, grants as declared, and revokes on delete', 
 
 it('the API server refuses privileges that do not fit their objects, naming the field', async () => {
   const bad = (spec: Record<string, unknown>) =>
-    client.create(DatabaseType, {
+    t.client.create(DatabaseType, {
       apiVersion: DatabaseKind.apiVersion,
       kind: DatabaseKind.kind,
-      metadata: { name: 'bad', namespace: ns },
+      metadata: { name: 'bad', namespace: t.ns },
       spec: { connectionSecretRef: { name: 'pg-admin' }, roles: [], ...spec },
     } as KubeObject);
   await assert.rejects(

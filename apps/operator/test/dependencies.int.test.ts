@@ -9,7 +9,7 @@ import { eventually } from '@plinth/ground';
 import { type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { useNotesDatabase, useOperator } from './support.ts';
 
-const t = useOperator('deps', { PLINTH_GATEWAY_INTERNAL_URL: 'http://gateway.plinth-system.svc' });
+const t = useOperator('deps', { env: { PLINTH_GATEWAY_INTERNAL_URL: 'http://gateway.plinth-system.svc' } });
 const notes = useNotesDatabase(t);
 
 /** The pod template's config hash of a Deployment, and the Secret its config is in. */
@@ -83,15 +83,15 @@ it("moves a KafkaTrigger's delivery target when its Function's path changes, and
     { namespace: t.ns, name: 'kafka-user' },
     { stringData: { password: 'rotated' } },
   );
-  const after = await eventually(
-    'the connector rolled with the rotated password',
+  // The config Secret is written before the Deployment: wait for both, not one instant of them.
+  await eventually(
+    'the connector rolled with the rotated password: the pod template changes, so its pods are replaced',
     async () => {
       const r = await rendered('kt-orders', 'connector.json');
-      return r.config?.sasl?.password === 'rotated' && r;
+      return r.config?.sasl?.password === 'rotated' && r.hash !== before.hash;
     },
     30_000,
   );
-  assert.notEqual(after.hash, before.hash, 'the pod template changes, so its pods are replaced');
 });
 
 it('rolls the GraphQL server when its JWT secret is rotated', async () => {
@@ -125,15 +125,14 @@ it('rolls the GraphQL server when its JWT secret is rotated', async () => {
     { namespace: t.ns, name: 'jwt' },
     { stringData: { secret: `rotated-${'y'.repeat(32)}` } },
   );
-  const after = await eventually(
-    'the GraphQL server rolled with the rotated secret',
+  await eventually(
+    'the GraphQL server rolled with the rotated secret (a new pod template)',
     async () => {
       const r = await rendered('gql-notes', 'graphql.json');
-      return r.config?.jwt?.secret?.startsWith('rotated-') && r;
+      return r.config?.jwt?.secret?.startsWith('rotated-') && r.hash !== before.hash;
     },
     30_000,
   );
-  assert.notEqual(after.hash, before.hash);
   // The Database's finalizer needs the operator: delete while it runs.
   await t.client.delete(resourceOf(GraphQLApiKind), { namespace: t.ns, name: 'notes' });
   await notes.delete();

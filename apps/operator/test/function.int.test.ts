@@ -1,12 +1,13 @@
 // The Function controller against the ground's real API server, kube-controller-manager
 // (garbage collection) and kwok (pods become ready without a container runtime).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { FunctionKind, type FunctionObject, plinthKinds } from '@plinth/api';
-import { eventually, ground, requireGround, uniqueName } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeApiError, KubeClient, type KubeObject, Resources } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { describe, it } from 'node:test';
+import { FunctionKind, type FunctionObject } from '@plinth/api';
+import { eventually } from '@plinth/ground';
+import { getCondition, KubeApiError, type KubeObject, Resources } from '@plinth/kube';
+import { configFromEnv } from '@plinth/operator';
 import { FunctionType } from '../src/function/reconcile.ts';
+import { useOperator } from './support.ts';
 
 type Deployment = KubeObject & {
   spec: {
@@ -29,34 +30,18 @@ type Deployment = KubeObject & {
   };
 };
 
-let client: KubeClient;
-let ns: string;
-let operator: Operator;
-const config = configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' });
+const env = { PLINTH_GATEWAY_URL: 'http://gateway.test' };
+const config = configFromEnv(env);
+const t = useOperator('fn', { env });
 
-before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  ns = uniqueName('fn');
-  await client.create(Resources.Namespace, { metadata: { name: ns } });
-  operator = build({ client, config, namespace: ns });
-  await operator.start();
-});
-
-after(async () => {
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
-});
-
-const get = (name: string) => client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name });
-const deployment = (name: string) => client.get<Deployment>(Resources.Deployment, { namespace: ns, name });
+const get = (name: string) => t.client.get<FunctionObject & KubeObject>(FunctionType, { namespace: t.ns, name });
+const deployment = (name: string) => t.client.get<Deployment>(Resources.Deployment, { namespace: t.ns, name });
 
 function fnObject(name: string, spec: Record<string, unknown>): KubeObject {
   return {
     apiVersion: FunctionKind.apiVersion,
     kind: FunctionKind.kind,
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: t.ns },
     spec,
   } as KubeObject;
 }
@@ -84,7 +69,7 @@ async function readyAt(name: string, generation: number) {
 
 describe('Function controller', () => {
   it('creates a revision Deployment, Service, ServiceAccount and source ConfigMap, and turns Ready on kwok', async () => {
-    await client.create(
+    await t.client.create(
       FunctionType,
       fnObject('hello', {
         runtime: 'node',
@@ -97,7 +82,7 @@ describe('Function controller', () => {
     assert.equal(fn.status?.latestCreatedRevision, 'hello-00001');
     assert.equal(fn.status?.latestReadyRevision, 'hello-00001');
     assert.deepEqual(fn.status?.traffic, [{ revision: 'hello-00001', percent: 100, latestRevision: true }]);
-    assert.equal(fn.status?.url, `http://gateway.test/fn/${ns}/hello`);
+    assert.equal(fn.status?.url, `http://gateway.test/fn/${t.ns}/hello`);
     assert.equal(fn.status?.readyReplicas, 1);
 
     const d = await deployment('hello-00001');
@@ -117,20 +102,20 @@ describe('Function controller', () => {
     assert.equal(c?.securityContext.readOnlyRootFilesystem, true);
     assert.equal(pod?.serviceAccountName, 'fn-hello');
     assert.equal(pod?.automountServiceAccountToken, false);
-    const sa = await client.get<KubeObject & { automountServiceAccountToken?: boolean }>(Resources.ServiceAccount, {
-      namespace: ns,
+    const sa = await t.client.get<KubeObject & { automountServiceAccountToken?: boolean }>(Resources.ServiceAccount, {
+      namespace: t.ns,
       name: 'fn-hello',
     });
     assert.equal(sa?.automountServiceAccountToken, false);
-    const svc = await client.get<KubeObject & { spec: { selector: Record<string, string> } }>(Resources.Service, {
-      namespace: ns,
+    const svc = await t.client.get<KubeObject & { spec: { selector: Record<string, string> } }>(Resources.Service, {
+      namespace: t.ns,
       name: 'hello-00001',
     });
     assert.deepEqual(svc?.spec.selector, { 'plinth.dev/revision': 'hello-00001' });
-    const cm = await client.get<KubeObject & { data: Record<string, string>; immutable: boolean }>(
+    const cm = await t.client.get<KubeObject & { data: Record<string, string>; immutable: boolean }>(
       Resources.ConfigMap,
       {
-        namespace: ns,
+        namespace: t.ns,
         name: 'hello-00001-source',
       },
     );
@@ -139,9 +124,9 @@ describe('Function controller', () => {
   });
 
   it('makes an edit a new revision and moves traffic as declared, then rolls back', async () => {
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
-      { namespace: ns, name: 'hello' },
+      { namespace: t.ns, name: 'hello' },
       { spec: { env: [{ name: 'GREETING', value: 'hello' }] } },
     );
     let fn = await readyAt('hello', 2);
@@ -150,9 +135,9 @@ describe('Function controller', () => {
     assert.equal((await deployment('hello-00001'))?.spec.replicas, 0, 'the retired revision is scaled to zero');
 
     // Canary: 80% stays on the first revision, 20% follows the latest.
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
-      { namespace: ns, name: 'hello' },
+      { namespace: t.ns, name: 'hello' },
       {
         spec: {
           traffic: [
@@ -171,9 +156,9 @@ describe('Function controller', () => {
     assert.equal((await deployment('hello-00001'))?.spec.replicas, 1, 'a revision back in traffic gets capacity again');
 
     // Rollback: everything to the first revision.
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
-      { namespace: ns, name: 'hello' },
+      { namespace: t.ns, name: 'hello' },
       { spec: { traffic: [{ revision: 'hello-00001', percent: 100 }] } },
     );
     fn = await readyAt('hello', 4);
@@ -181,20 +166,22 @@ describe('Function controller', () => {
   });
 
   it('deletes revisions beyond revisionHistoryLimit that take no traffic', async () => {
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
-      { namespace: ns, name: 'hello' },
+      { namespace: t.ns, name: 'hello' },
       { spec: { traffic: null, revisionHistoryLimit: 0, env: [{ name: 'GREETING', value: 'third' }] } },
     );
     const fn = await readyAt('hello', 5);
     assert.equal(fn.status?.latestReadyRevision, 'hello-00003');
-    await eventually('retired revisions deleted', async () =>
-      (await deployment('hello-00001')) === undefined && (await deployment('hello-00002')) === undefined
+    // The reconcile deletes a retired revision's Deployment, then its Service, then its ConfigMap.
+    await eventually('retired revisions deleted, Services and source ConfigMaps too', async () =>
+      (await deployment('hello-00001')) === undefined &&
+      (await deployment('hello-00002')) === undefined &&
+      (await t.client.get(Resources.Service, { namespace: t.ns, name: 'hello-00001' })) === undefined &&
+      (await t.client.get(Resources.ConfigMap, { namespace: t.ns, name: 'hello-00002-source' })) === undefined
         ? true
         : undefined,
     );
-    assert.equal(await client.get(Resources.Service, { namespace: ns, name: 'hello-00001' }), undefined);
-    assert.equal(await client.get(Resources.ConfigMap, { namespace: ns, name: 'hello-00002-source' }), undefined);
     assert.deepEqual(
       fn.status?.revisions?.map((r) => r.name),
       ['hello-00003'],
@@ -202,9 +189,9 @@ describe('Function controller', () => {
   });
 
   it('reports a traffic target naming an unknown revision as Degraded, with the reason', async () => {
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
-      { namespace: ns, name: 'hello' },
+      { namespace: t.ns, name: 'hello' },
       { spec: { traffic: [{ revision: 'hello-00099', percent: 100 }] } },
     );
     const fn = await eventually('Degraded condition', async () => {
@@ -217,7 +204,7 @@ describe('Function controller', () => {
   });
 
   it('renders a Go function with a build init container and the Go runtime image', async () => {
-    await client.create(
+    await t.client.create(
       FunctionType,
       fnObject('gofn', { runtime: 'go', source: { configMap: { name: 'gofn-code' } } }),
     );
@@ -232,7 +219,7 @@ describe('Function controller', () => {
 
   it('refuses an invalid Function with a message naming the bad field', async () => {
     await assert.rejects(
-      client.create(
+      t.client.create(
         FunctionType,
         fnObject('bad', { runtime: 'ruby', source: { inline: 'x' }, scaling: { minReplicas: 5, maxReplicas: 2 } }),
       ),
@@ -246,7 +233,7 @@ describe('Function controller', () => {
       },
     );
     await assert.rejects(
-      client.create(
+      t.client.create(
         FunctionType,
         fnObject('bad', { runtime: 'node', source: { inline: 'x' }, scaling: { minReplicas: 5, maxReplicas: 2 } }),
       ),
@@ -256,7 +243,7 @@ describe('Function controller', () => {
 
   it('refuses, at the API server, names and images the operator cannot use, and leaves nothing behind', async () => {
     const refused = async (name: string, spec: Record<string, unknown>, field: RegExp) =>
-      assert.rejects(client.create(FunctionType, fnObject(name, spec)), (e: unknown) => {
+      assert.rejects(t.client.create(FunctionType, fnObject(name, spec)), (e: unknown) => {
         assert.ok(e instanceof KubeApiError && e.statusCode === 422, String(e));
         assert.match(e.message, field);
         return true;
@@ -277,30 +264,30 @@ describe('Function controller', () => {
 
     // The operator is running (a valid Function next to them gets its Deployment), and none of
     // the refused ones left anything: no Function stored, no Deployment, no Service.
-    await client.create(FunctionType, fnObject('f'.repeat(50), image));
+    await t.client.create(FunctionType, fnObject('f'.repeat(50), image));
     await eventually('the valid Function’s Deployment', () => deployment(`${'f'.repeat(50)}-00001`), 30_000);
-    const fns = await client.list<FunctionObject & KubeObject>(FunctionType, { namespace: ns });
-    const deployments = await client.list(Resources.Deployment, { namespace: ns });
-    const services = await client.list(Resources.Service, { namespace: ns });
+    const fns = await t.client.list<FunctionObject & KubeObject>(FunctionType, { namespace: t.ns });
+    const deployments = await t.client.list(Resources.Deployment, { namespace: t.ns });
+    const services = await t.client.list(Resources.Service, { namespace: t.ns });
     for (const bad of ['a.b', '9lives', long, 'spaced']) {
       assert.ok(!fns.items.some((f) => f.metadata.name === bad), `Function ${bad} was stored`);
       for (const list of [deployments, services]) {
         assert.ok(!list.items.some((o) => o.metadata?.name?.startsWith(`${bad}-`)), `${bad}: a child was left`);
       }
     }
-    await client.delete(FunctionType, { namespace: ns, name: 'f'.repeat(50) });
+    await t.client.delete(FunctionType, { namespace: t.ns, name: 'f'.repeat(50) });
   });
 
   it('removes everything it created when the Function is deleted', async () => {
-    await client.delete(FunctionType, { namespace: ns, name: 'hello' });
+    await t.client.delete(FunctionType, { namespace: t.ns, name: 'hello' });
     await eventually(
       'children garbage-collected',
       async () => {
         const left = await Promise.all([
-          client.list(Resources.Deployment, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
-          client.list(Resources.Service, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
-          client.list(Resources.ConfigMap, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
-          client.list(Resources.ServiceAccount, { namespace: ns, labelSelector: 'plinth.dev/function=hello' }),
+          t.client.list(Resources.Deployment, { namespace: t.ns, labelSelector: 'plinth.dev/function=hello' }),
+          t.client.list(Resources.Service, { namespace: t.ns, labelSelector: 'plinth.dev/function=hello' }),
+          t.client.list(Resources.ConfigMap, { namespace: t.ns, labelSelector: 'plinth.dev/function=hello' }),
+          t.client.list(Resources.ServiceAccount, { namespace: t.ns, labelSelector: 'plinth.dev/function=hello' }),
         ]);
         return left.every((l) => l.items.length === 0);
       },

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { useNotesDatabase, useOperator } from './support.ts';
 
 const RESYNC_MS = 2_000;
-const t = useOperator('resync', {}, { resyncMs: RESYNC_MS });
+const t = useOperator('resync', { deps: { resyncMs: RESYNC_MS } });
 const notes = useNotesDatabase(t);
 
 it('repairs a grant revoked by hand in PostgreSQL within the resync period, with nobody touching the Database', async () => {

@@ -1,5 +1,6 @@
-// The operator as the controller tests run it: in this process, against the ground's API server,
-// watching one fresh namespace, its CRDs installed, the autoscaler idle unless a test drives it.
+// The operator as the controller tests and the e2e suites run it (`@plinth/operator/testing`):
+// in this process, against the ground's API server, as its own ServiceAccount, watching one
+// namespace, its CRDs installed, the autoscaler idle unless a test drives it.
 import { after, before } from 'node:test';
 import { DatabaseKind, plinthKinds } from '@plinth/api';
 import { eventually, ground, groundPg, groundPgSecretData, requireGround, uniqueName } from '@plinth/ground';
@@ -14,44 +15,71 @@ export interface OperatorUnderTest {
   client: KubeClient;
   /** The operator's own identity: a ServiceAccount bound to the ClusterRole `plinth up` installs. */
   operatorClient: KubeClient;
-  /** The namespace the operator watches, made for this file. */
+  /** The namespace the operator watches. */
   ns: string;
   operator: Operator;
+  /**
+   * Settles once the operator runs. node:test starts a file's top-level `before` hooks at once,
+   * side by side: a file's own set-up awaits this first.
+   */
+  ready: Promise<void>;
+}
+
+export interface OperatorOptions {
+  /** The operator's environment (configFromEnv); a function when it needs the ground to read. */
+  env?: Record<string, string> | (() => Record<string, string>);
+  /** The rest of its deps: where in-flight counts come from, the clock, the resync period. */
+  deps?: Partial<Omit<OperatorDeps, 'client' | 'config' | 'namespace'>>;
+  /** Watch this namespace, which the test does not make here (a Tenant makes it). Default: a fresh one. */
+  namespace?: string;
+  /** Runs first in `after`, while the operator still runs: deletes what its finalizers hold. */
+  beforeStop?: () => Promise<void>;
 }
 
 /**
  * Registers before/after hooks that start an operator for this test file and stop it (and
- * delete its namespace) afterwards. `env` is the operator's environment (configFromEnv);
- * `deps` overrides the rest. The returned object is filled in once `before` has run.
+ * delete its namespace) afterwards. Several calls start several operators, one per namespace.
+ * The returned object is filled in once `ready` has settled.
  */
-export function useOperator(
-  prefix: string,
-  env: Record<string, string> = {},
-  deps: Partial<Omit<OperatorDeps, 'client' | 'config' | 'namespace'>> = {},
-): OperatorUnderTest {
+export function useOperator(prefix: string, options: OperatorOptions = {}): OperatorUnderTest {
   const t = {} as OperatorUnderTest;
-  before(async () => {
+  const start = async () => {
     await requireGround('kubernetes');
     t.client = KubeClient.load(ground('KUBECONFIG'));
     for (const kind of plinthKinds) await ensureCrd(t.client, kind.crd(), { fieldManager: 'plinth-test' });
-    t.ns = uniqueName(prefix);
-    await t.client.create(Resources.Namespace, { metadata: { name: t.ns } });
+    t.ns = options.namespace ?? uniqueName(prefix);
+    if (!options.namespace) await t.client.create(Resources.Namespace, { metadata: { name: t.ns } });
     t.operatorClient = await operatorIdentity(t.client, t.ns);
     t.operator = build({
       client: t.operatorClient,
-      config: configFromEnv(env),
+      config: configFromEnv(typeof options.env === 'function' ? options.env() : (options.env ?? {})),
       namespace: t.ns,
       concurrency: async () => new Map(),
       autoscaleIntervalMs: 3_600_000,
-      ...deps,
+      ...options.deps,
     });
     await t.operator.start();
-  });
+  };
+  const started = Promise.withResolvers<void>();
+  started.promise.catch(() => {}); // the hook reports the failure; awaiting `ready` is optional
+  t.ready = started.promise;
+  before(() =>
+    start().then(started.resolve, (e: unknown) => {
+      started.reject(e);
+      throw e;
+    }),
+  );
   after(async () => {
-    await t.operator?.stop();
-    await t.client?.delete(Resources.Namespace, { name: t.ns });
-    await t.client?.delete(Resources.ClusterRoleBinding, { name: identityName(t.ns) });
-    await t.client?.delete(Resources.ClusterRole, { name: identityName(t.ns) });
+    try {
+      if (t.operator) await options.beforeStop?.();
+    } finally {
+      await t.operator?.stop();
+      if (t.ns) {
+        await t.client.delete(Resources.Namespace, { name: t.ns });
+        await t.client.delete(Resources.ClusterRoleBinding, { name: identityName(t.ns) });
+        await t.client.delete(Resources.ClusterRole, { name: identityName(t.ns) });
+      }
+    }
   });
   return t;
 }
@@ -111,6 +139,11 @@ export function useNotesDatabase(t: OperatorUnderTest) {
   const role = (n: string) => `q${run}_${n}`;
   const type = resourceOf(DatabaseKind);
   after(async () => {
+    // A test that failed before delete() leaves the Database holding the stopped operator's
+    // finalizer: release it so the namespace can go (PostgreSQL's side is dropped below).
+    const ref = { namespace: t.ns, name: 'notes' };
+    if (t.ns && (await t.client.get(type, ref)))
+      await t.client.mergePatch(type, ref, { metadata: { finalizers: null } });
     const admin = new pg.Client(groundPg('postgres'));
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

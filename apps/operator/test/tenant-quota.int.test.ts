@@ -4,20 +4,18 @@
 // pods (the Tenant's LimitRange fills in their limits), and when admission does refuse a
 // revision's pods the Function's conditions say why, in the API server's words.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { FunctionKind, type FunctionObject, plinthKinds, TenantKind } from '@plinth/api';
-import { eventually, ground, requireGround } from '@plinth/ground';
-import { ensureCrd, getCondition, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { before, describe, it } from 'node:test';
+import { FunctionKind, type FunctionObject, TenantKind } from '@plinth/api';
+import { eventually } from '@plinth/ground';
+import { getCondition, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { DEFAULT_CONTAINER_LIMITS } from '@plinth/tenancy';
+import { useOperator } from './support.ts';
 
 const FunctionType = resourceOf(FunctionKind);
 const TenantType = resourceOf(TenantKind);
 const run = Math.random().toString(36).slice(2, 7);
 const tenant = `tq-${run}`;
 const ns = `tq-${run}-fns`;
-let client: KubeClient;
-let operator: Operator;
 
 type Pod = KubeObject & {
   spec: {
@@ -25,20 +23,27 @@ type Pod = KubeObject & {
   };
 };
 
+const env = { PLINTH_GATEWAY_URL: 'http://gateway.test' };
+// Functions in the Tenant's namespace, which the Tenant makes; the Tenant controller watches
+// every namespace. The Tenant is deleted while the operator runs, so its finalizer releases
+// the namespace it created.
+const t = useOperator('tq', {
+  env,
+  namespace: ns,
+  beforeStop: async () => {
+    await t.client.delete(TenantType, { name: tenant });
+    await eventually(
+      'Tenant gone',
+      async () => (await t.client.get(TenantType, { name: tenant })) === undefined,
+      60_000,
+    ).catch(async () => t.client.mergePatch(TenantType, { name: tenant }, { metadata: { finalizers: null } }));
+  },
+});
+
 before(async () => {
-  await requireGround('kubernetes');
-  client = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(client, kind.crd(), { fieldManager: 'plinth-test' });
-  operator = build({
-    client,
-    config: configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' }),
-    namespace: ns, // Functions here; the Tenant controller watches every namespace
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-  });
-  await operator.start();
+  await t.ready;
   // The reported trouble: a quota on cpu and memory and no `limits` at all.
-  await client.create(TenantType, {
+  await t.client.create(TenantType, {
     apiVersion: TenantKind.apiVersion,
     kind: TenantKind.kind,
     metadata: { name: tenant },
@@ -47,35 +52,23 @@ before(async () => {
   await eventually(
     `Tenant ${tenant} Ready`,
     async () => {
-      const t = await client.get<KubeObject & { status?: { conditions?: never[] } }>(TenantType, { name: tenant });
-      return getCondition(t?.status?.conditions, 'Ready')?.status === 'True';
+      const x = await t.client.get<KubeObject & { status?: { conditions?: never[] } }>(TenantType, { name: tenant });
+      return getCondition(x?.status?.conditions, 'Ready')?.status === 'True';
     },
     60_000,
   );
 });
 
-after(async () => {
-  // Deleted while the operator runs, so its finalizer releases the namespace it created.
-  await client?.delete(TenantType, { name: tenant });
-  await eventually(
-    'Tenant gone',
-    async () => (await client.get(TenantType, { name: tenant })) === undefined,
-    60_000,
-  ).catch(async () => client.mergePatch(TenantType, { name: tenant }, { metadata: { finalizers: null } }));
-  await operator?.stop();
-  await client?.delete(Resources.Namespace, { name: ns });
-});
-
 const fn = (name: string, spec: Record<string, unknown>) =>
-  client.create(FunctionType, {
+  t.client.create(FunctionType, {
     apiVersion: FunctionKind.apiVersion,
     kind: FunctionKind.kind,
     metadata: { name, namespace: ns },
     spec: { image: 'registry.example.com/team/app:1.4', ...spec },
   } as KubeObject);
-const getFn = (name: string) => client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name });
+const getFn = (name: string) => t.client.get<FunctionObject & KubeObject>(FunctionType, { namespace: ns, name });
 const pods = async (revision: string) =>
-  (await client.list<Pod>(Resources.Pod, { namespace: ns, labelSelector: `plinth.dev/revision=${revision}` })).items;
+  (await t.client.list<Pod>(Resources.Pod, { namespace: ns, labelSelector: `plinth.dev/revision=${revision}` })).items;
 
 describe('Tenant quota and Function pods', () => {
   it('admits a Function’s pods under a quota with no limits: the LimitRange gives them limits', async () => {
@@ -123,7 +116,7 @@ describe('Tenant quota and Function pods', () => {
     assert.deepEqual(await pods('greedy-00001'), [], 'no pod was admitted');
 
     // Within the quota again: the next revision runs and the conditions clear.
-    await client.mergePatch(
+    await t.client.mergePatch(
       FunctionType,
       { namespace: ns, name: 'greedy' },
       { spec: { resources: { memory: '256Mi' } } },
@@ -141,34 +134,29 @@ describe('Tenant quota and Function pods', () => {
     );
   });
 
-  it('names the quota in the reported symptom: a quota on cpu and memory and no LimitRange at all', async () => {
-    // What a Tenant rendered before it defaulted limits, in a namespace of its own: the pods
-    // fail admission with "must specify limits.cpu", which once showed only as RevisionNotReady.
-    const plain = `tq-${run}-plain`;
-    await client.create(Resources.Namespace, { metadata: { name: plain } });
-    const second = build({
-      client,
-      config: configFromEnv({ PLINTH_GATEWAY_URL: 'http://gateway.test' }),
-      namespace: plain,
-      concurrency: async () => new Map(),
-      autoscaleIntervalMs: 3_600_000,
-    });
-    await second.start();
-    try {
-      await client.create(Resources.ResourceQuota, {
-        metadata: { name: 'compute', namespace: plain },
+  // What a Tenant rendered before it defaulted limits, in a namespace of its own: the pods
+  // fail admission with "must specify limits.cpu", which once showed only as RevisionNotReady.
+  describe('in a namespace with a quota and no LimitRange, under an operator of its own', () => {
+    const plain = useOperator('tq-plain', { env });
+
+    it('names the quota in the reported symptom: a quota on cpu and memory and no LimitRange at all', async () => {
+      await plain.client.create(Resources.ResourceQuota, {
+        metadata: { name: 'compute', namespace: plain.ns },
         spec: { hard: { 'limits.cpu': '2', 'requests.cpu': '2', 'limits.memory': '2Gi', 'requests.memory': '2Gi' } },
       } as KubeObject);
-      await client.create(FunctionType, {
+      await plain.client.create(FunctionType, {
         apiVersion: FunctionKind.apiVersion,
         kind: FunctionKind.kind,
-        metadata: { name: 'bare', namespace: plain },
+        metadata: { name: 'bare', namespace: plain.ns },
         spec: { image: 'registry.example.com/team/app:1.4' },
       } as KubeObject);
       const f = await eventually(
         'Function bare reports the refusal',
         async () => {
-          const f = await client.get<FunctionObject & KubeObject>(FunctionType, { namespace: plain, name: 'bare' });
+          const f = await plain.client.get<FunctionObject & KubeObject>(FunctionType, {
+            namespace: plain.ns,
+            name: 'bare',
+          });
           return getCondition(f?.status?.conditions, 'Ready')?.reason === 'PodCreationFailed' && f;
         },
         60_000,
@@ -179,9 +167,6 @@ describe('Tenant quota and Function pods', () => {
         /^revision bare-00001 cannot create pods: .*failed quota: compute: must specify limits\.cpu/,
       );
       assert.equal(getCondition(f.status?.conditions, 'Degraded')?.message, message);
-    } finally {
-      await second.stop();
-      await client.delete(Resources.Namespace, { name: plain });
-    }
+    });
   });
 });

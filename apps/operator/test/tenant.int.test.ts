@@ -5,11 +5,11 @@
 // converge on edits and drift; deleting a tenant removes what it created and nothing else.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { plinthKinds, TenantKind } from '@plinth/api';
-import { eventually, ground, requireGround } from '@plinth/ground';
-import { ensureCrd, isForbidden, KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
-import { build, configFromEnv, type Operator } from '@plinth/operator';
+import { TenantKind } from '@plinth/api';
+import { eventually } from '@plinth/ground';
+import { isForbidden, type KubeClient, type KubeObject, Resources, resourceOf } from '@plinth/kube';
 import { platformRoles } from '@plinth/tenancy';
+import { useOperator } from './support.ts';
 
 const TenantType = resourceOf(TenantKind);
 const run = Math.random().toString(36).slice(2, 7);
@@ -24,8 +24,9 @@ type Role = (typeof ROLES)[number];
 const group = (tenant: string, role: Role) => `${tenant}-${role}s`;
 const user = (tenant: string, role: Role) => ({ name: `${tenant}-${role}`, groups: [`oidc:${group(tenant, role)}`] });
 
+// No namespaced kinds here: the Tenant controller watches every namespace, whatever the operator's.
+const operator = useOperator('tenant');
 let admin: KubeClient;
-let operator: Operator;
 
 const tenant = (name: string, namespaces: string[], extra: Record<string, unknown> = {}) => ({
   apiVersion: TenantKind.apiVersion,
@@ -60,9 +61,8 @@ const converged = (name: string) =>
   );
 
 before(async () => {
-  await requireGround('kubernetes');
-  admin = KubeClient.load(ground('KUBECONFIG'));
-  for (const kind of plinthKinds) await ensureCrd(admin, kind.crd(), { fieldManager: 'plinth-test' });
+  await operator.ready;
+  admin = operator.client;
   for (const role of platformRoles()) await admin.apply(Resources.ClusterRole, role, { fieldManager: 'plinth-test' });
   await eventually(
     'the controller manager aggregates plinth:developer',
@@ -73,25 +73,17 @@ before(async () => {
   );
   // B's namespace exists before its tenant does: it is adopted, and released again later.
   await admin.create(Resources.Namespace, { metadata: { name: b1 } });
-  operator = build({
-    client: admin,
-    config: configFromEnv({}),
-    concurrency: async () => new Map(),
-    autoscaleIntervalMs: 3_600_000,
-    namespace: 'plinth-unused', // no namespaced kinds here; the Tenant controller watches every namespace
-  });
-  await operator.start();
   await admin.create(TenantType, tenant(A, nsA) as KubeObject);
   await admin.create(TenantType, tenant(B, nsB, { network: { peers: [A] } }) as KubeObject);
   await converged(A);
   await converged(B);
 });
 
+// After the operator has stopped (useOperator's after runs first).
 after(async () => {
-  await operator?.stop();
   for (const name of [A, B]) {
-    const t = await admin?.get(TenantType, { name });
-    if (t) await admin.mergePatch(TenantType, { name }, { metadata: { finalizers: null } });
+    const left = await admin?.get(TenantType, { name });
+    if (left) await admin.mergePatch(TenantType, { name }, { metadata: { finalizers: null } });
     await admin?.delete(TenantType, { name });
   }
   for (const ns of [...nsA, ...nsB, a3]) await admin?.delete(Resources.Namespace, { name: ns });
