@@ -23,6 +23,29 @@ const DEFAULT_OBJTYPE = { r: 'TABLES', S: 'SEQUENCES', f: 'FUNCTIONS' } as const
 /** The catalog form of a function: `schema.name(identity arguments)`. */
 const FUNCTION_TEXT = `n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'`;
 
+/** A database's catalog with nothing in it yet: the state readCatalog fills in, and tests start from. */
+export function emptyCatalog(database: string, currentUser: string): CatalogState {
+  return {
+    database,
+    currentUser,
+    roles: new Map(),
+    foreignRoles: new Map(),
+    memberships: new Set(),
+    stewardOf: new Set(),
+    databaseGrants: new Set(),
+    schemaGrants: new Set(),
+    tableGrants: new Set(),
+    columnGrants: new Set(),
+    sequenceGrants: new Set(),
+    functionGrants: new Set(),
+    functionNames: new Map(),
+    defaultGrants: new Set(),
+    owners: new Map(),
+    rowSecurity: new Map(),
+    policies: new Map(),
+  };
+}
+
 export async function readCatalog(db: Queryable, owner: string, decl: Declaration): Promise<CatalogState> {
   const tables = declaredTables(decl);
   const where = (
@@ -48,8 +71,7 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
     )
   ).rows;
   const state: CatalogState = {
-    database: where?.database ?? '',
-    currentUser: where?.current_user ?? '',
+    ...emptyCatalog(where?.database ?? '', where?.current_user ?? ''),
     roles: new Map(managed.map((r) => [r.rolname, { login: r.login, inherit: r.inherit, ownsObjects: r.owns }])),
     foreignRoles: new Map(
       foreign.map((r) => [
@@ -57,20 +79,8 @@ export async function readCatalog(db: Queryable, owner: string, decl: Declaratio
         r.comment?.startsWith(MANAGED_PREFIX) ? r.comment.slice(MANAGED_PREFIX.length) : undefined,
       ]),
     ),
-    memberships: new Set(),
-    stewardOf: new Set(),
-    databaseGrants: new Set(),
-    schemaGrants: new Set(),
-    tableGrants: new Set(),
-    columnGrants: new Set(),
-    sequenceGrants: new Set(),
-    functionGrants: new Set(),
-    functionNames: new Map(),
-    defaultGrants: new Set(),
-    owners: new Map(),
-    rowSecurity: new Map(),
-    policies: new Map(),
   };
+
   // Declared functions in their catalog form; a missing one is a declaration error.
   for (const f of new Set((decl.functions ?? []).map((x) => x.function))) {
     try {

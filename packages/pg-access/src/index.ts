@@ -1,5 +1,5 @@
 export { applyDeclaration, DestructivePlanError, planFor, runOne, shownSql } from './apply.ts';
-export { declaredTables, MANAGED_PREFIX, readCatalog } from './catalog.ts';
+export { declaredTables, emptyCatalog, MANAGED_PREFIX, readCatalog } from './catalog.ts';
 export {
   type CheckOptions,
   checkDeclaration,

@@ -7,6 +7,7 @@ import {
   type CatalogState,
   type Declaration,
   DeclarationError,
+  emptyCatalog,
   type PlanStep,
   plan,
   policyHash,
@@ -18,23 +19,7 @@ const MARK = `'managed by plinth:${OWNER}'`;
 
 /** A catalog with nothing managed in it; `over` adds what exists. */
 const state = (over: Partial<CatalogState> = {}): CatalogState => ({
-  roles: new Map(),
-  foreignRoles: new Map(),
-  memberships: new Set(),
-  stewardOf: new Set(),
-  database: 'shop',
-  currentUser: 'postgres',
-  databaseGrants: new Set(),
-  schemaGrants: new Set(),
-  tableGrants: new Set(),
-  columnGrants: new Set(),
-  sequenceGrants: new Set(),
-  functionGrants: new Set(),
-  functionNames: new Map(),
-  defaultGrants: new Set(),
-  owners: new Map(),
-  rowSecurity: new Map(),
-  policies: new Map(),
+  ...emptyCatalog('shop', 'postgres'),
   ...over,
 });
 const shown = (steps: PlanStep[]) => steps.map(shownSql);
