@@ -114,13 +114,14 @@ export async function dev(argv: string[]): Promise<number> {
     return 1;
   }
 
+  /** After a function's URL: why it does not serve (its install or build failed), if so. */
+  const notServing = (fn: string) => {
+    const error = backend.failures().get(fn)?.split('\n')[0];
+    return error ? `  (not serving: ${error}; see above)` : '';
+  };
   const printRoutes = () => {
     const width = Math.max(...routes.map((r) => r.function.length));
-    const failed = backend.failures();
-    for (const r of routes) {
-      const error = failed.get(r.function)?.split('\n')[0];
-      out(`${r.function.padEnd(width)}  ${url}${r.prefix}${error ? `  (not serving: ${error}; see above)` : ''}`);
-    }
+    for (const r of routes) out(`${r.function.padEnd(width)}  ${url}${r.prefix}${notServing(r.function)}`);
   };
   out(
     `plinth dev: ${routes.length} function(s) from ${relative(process.cwd(), dir) || '.'}, ready in ${Math.round(performance.now() - t0)} ms`,
@@ -144,7 +145,8 @@ export async function dev(argv: string[]): Promise<number> {
         await backend.prepare();
         for (const r of routes) {
           const rev = r.targets[0]?.revision;
-          if (before.get(r.function) !== rev) out(`reloaded ${r.function} (revision ${rev})  ${url}${r.prefix}`);
+          if (before.get(r.function) !== rev)
+            out(`reloaded ${r.function} (revision ${rev})  ${url}${r.prefix}${notServing(r.function)}`);
         }
       } catch (e) {
         err(`plinth dev: not reloaded: ${e instanceof ManifestError ? e.message : (e as Error).message}`);
