@@ -74,6 +74,28 @@ function inImage(b: Built, root: string, argv: string[], env: Record<string, str
   return { child, exited, output: () => output };
 }
 
+/**
+ * A file:// Go module proxy at `into` (the layout GOPROXY serves: <module>/@v/<version>.info,
+ * .mod, .zip) with the modules the Go module in `dir` needs, from this machine's module cache.
+ */
+function moduleProxy(dir: string, into: string) {
+  const out = execFileSync('go', ['mod', 'download', '-json'], { cwd: dir, encoding: 'utf8' });
+  const escaped = (path: string) => path.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
+  for (const text of out.split(/(?<=^\})\n/m).filter((t) => t.trim())) {
+    const m = JSON.parse(text) as { Path: string; Version: string; Info?: string; GoMod?: string; Zip?: string };
+    const at = join(into, escaped(m.Path), '@v');
+    mkdirSync(at, { recursive: true });
+    for (const [file, ext] of [
+      [m.Info, 'info'],
+      [m.GoMod, 'mod'],
+      [m.Zip, 'zip'],
+    ] as const) {
+      if (file) cpSync(file, join(at, `${m.Version}.${ext}`));
+    }
+  }
+  execFileSync('chown', ['-R', '65532:65532', into]);
+}
+
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -140,16 +162,22 @@ describe('plinth images', () => {
         mkdirSync(join(root, 'var/plinth/function'), { recursive: true });
         chownSync(join(root, 'var/plinth/function'), 65532, 65532);
       }
-      cpSync(join(import.meta.dirname, '..', 'examples', example), join(builderRoot, 'var/plinth/source'), {
-        recursive: true,
-      });
-      const build = inImage(builder, builderRoot, [
-        ...config(builder).config.Entrypoint,
-        '--source',
-        '/var/plinth/source',
-        '--out',
-        '/var/plinth/function',
-      ]);
+      const source = join(import.meta.dirname, '..', 'examples', example);
+      cpSync(source, join(builderRoot, 'var/plinth/source'), { recursive: true });
+      // The Go example's module dependency comes from a module proxy, as in a cluster that points
+      // GOPROXY at one; here a file:// proxy of the modules this machine downloaded. The Java
+      // example's Jackson comes with the builder image itself.
+      const env: Record<string, string> = {};
+      if (runtime === 'go') {
+        moduleProxy(source, join(builderRoot, 'tmp/goproxy'));
+        env.GOPROXY = 'file:///tmp/goproxy';
+      }
+      const build = inImage(
+        builder,
+        builderRoot,
+        [...config(builder).config.Entrypoint, '--source', '/var/plinth/source', '--out', '/var/plinth/function'],
+        env,
+      );
       assert.equal(await build.exited, 0, build.output());
       cpSync(join(builderRoot, 'var/plinth/function'), join(runtimeRoot, 'var/plinth/function'), { recursive: true });
       const port = await freePort();

