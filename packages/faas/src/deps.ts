@@ -235,7 +235,8 @@ const ECOSYSTEMS: Record<Runtime, Ecosystem> = {
       return goVersion;
     },
     // Into Go's own module cache (content-addressed and shared); the cache entry only marks it done.
-    install: (into) => runTool('go mod download', 'go', ['mod', 'download'], into, { GOFLAGS: '-mod=mod' }),
+    install: (into) =>
+      runTool('go mod download', 'go', ['mod', 'download'], into, { GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' }),
   },
 };
 
