@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Layer, sha256 } from './layer.ts';
+import type { Descriptor } from './registry.ts';
 
 export const MEDIA = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -25,12 +26,7 @@ export interface ImageConfig {
   labels?: Record<string, string>;
 }
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-}
+export type { Descriptor };
 
 export interface Image {
   layers: Layer[];
