@@ -116,6 +116,7 @@ export function build(deps: OperatorDeps): Operator {
       informers,
       ownedSelector: MANAGED_SELECTOR,
       resyncMs: deps.resyncMs ?? deps.config.resyncSeconds * 1000,
+      concurrency: deps.config.reconcileWorkers,
       ...extra,
     });
   const named = (obj: KubeObject) => obj.metadata?.name ?? '';

@@ -48,6 +48,12 @@ export interface OperatorConfig {
    * (PLINTH_RESYNC_SECONDS, default 600), so drift outside Kubernetes is repaired.
    */
   resyncSeconds: number;
+  /**
+   * Reconciles run at once per kind whose work is mostly waiting on the API server (Functions,
+   * KafkaTriggers, GraphQLApis; PLINTH_RECONCILE_WORKERS, default 8). Databases and Tenants run
+   * one at a time.
+   */
+  reconcileWorkers: number;
   /** The gateway's ServiceAccount, which the pool's namespace Role is bound to. */
   gatewayServiceAccount: string;
   /** Node selector and tolerations of every pod the operator renders (PLINTH_PLACEMENT, JSON). */
@@ -105,6 +111,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorCon
     placement: parsePlacement(env.PLINTH_PLACEMENT),
     poolSize: wholeNumber('PLINTH_POOL_SIZE', env.PLINTH_POOL_SIZE, DEFAULT_POOL_SIZE, 0, 20),
     resyncSeconds: wholeNumber('PLINTH_RESYNC_SECONDS', env.PLINTH_RESYNC_SECONDS, 600, 1, 86_400),
+    reconcileWorkers: wholeNumber('PLINTH_RECONCILE_WORKERS', env.PLINTH_RECONCILE_WORKERS, 8, 1, 64),
     gatewayServiceAccount: env.PLINTH_GATEWAY_SERVICE_ACCOUNT ?? 'plinth-gateway',
     grantableRoles,
     fieldManager: 'plinth-operator',

@@ -66,16 +66,8 @@ export async function recordEvent(client: KubeClient, obj: KubeObject, event: Ev
     .digest('hex')
     .slice(0, 16);
   const name = `${(obj.metadata?.name ?? 'object').slice(0, 200)}.${id}`;
-  const existing = await client.get<KubeObject & { count?: number }>(Resources.Event, { namespace: ns, name });
-  if (existing) {
-    await client.mergePatch(
-      Resources.Event,
-      { namespace: ns, name },
-      { count: (existing.count ?? 1) + 1, lastTimestamp: now },
-    );
-    return;
-  }
-  await client
+  // Made first (most Events are new); one that exists already is counted on.
+  const created = await client
     .create(Resources.Event, {
       metadata: { namespace: ns, name },
       involvedObject: {
@@ -96,11 +88,20 @@ export async function recordEvent(client: KubeClient, obj: KubeObject, event: Ev
       lastTimestamp: now,
       count: 1,
     } as KubeObject)
-    .catch(async (e: unknown) => {
-      // Another writer made it between the read and the create: count this one on it.
-      if (!isConflict(e)) throw e;
-      await client.mergePatch(Resources.Event, { namespace: ns, name }, { lastTimestamp: now });
-    });
+    .then(
+      () => true,
+      (e: unknown) => {
+        if (isConflict(e)) return false;
+        throw e;
+      },
+    );
+  if (created) return;
+  const existing = await client.get<KubeObject & { count?: number }>(Resources.Event, { namespace: ns, name });
+  await client.mergePatch(
+    Resources.Event,
+    { namespace: ns, name },
+    { count: (existing?.count ?? 1) + 1, lastTimestamp: now },
+  );
 }
 
 /** The securityContext every container Plinth runs gets (Pod Security "restricted"). */

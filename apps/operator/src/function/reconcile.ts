@@ -169,8 +169,10 @@ export function functionReconciler(deps: FunctionDeps) {
     await apply(Resources.ServiceAccount, renderServiceAccount(fn));
     const source = renderSourceConfigMap(input);
     if (source && isNew) await apply(Resources.ConfigMap, source);
-    await apply(Resources.Deployment, renderDeployment(input, config));
+    // The Deployment last: its watch event (which re-runs this reconcile) then most likely
+    // finds the ServiceAccount and Service in the cache already, and applies neither again.
     await apply(Resources.Service, renderService(input));
+    await apply(Resources.Deployment, renderDeployment(input, config));
     if (isNew) {
       ctx.log.info({ revision: latestCreated, hash }, 'created revision');
       await recordEvent(client, fn as KubeObject, {
