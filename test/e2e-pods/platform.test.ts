@@ -577,10 +577,6 @@ describe('the platform in pods', () => {
         } as KubeObject);
       await fn(home);
       await assert.rejects(fn(ns), /forbidden/i, 'the developer is refused outside the tenant');
-      const svc = await admin.get<KubeObject & { spec: { clusterIP: string } }>(Resources.Service, {
-        namespace: 'plinth-system',
-        name: 'plinth-gateway',
-      });
       const body = await eventually(
         "the tenant's Function answering through the gateway",
         async () => {
