@@ -68,15 +68,20 @@ const REPLAYABLE_BODY_BYTES = 64 * 1024;
 const MAX_ATTEMPTS = 3;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Connect failures: the request never reached the function. */
+const CONNECT_FAILED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /**
  * Whether a failed upstream call may go to another instance: the body is still in hand (none, or
- * read into memory), and either the connection was refused, so nothing reached the function, or
+ * read into memory), and either the connection never opened, so nothing reached the function, or
  * the method is idempotent and the connection broke before any answer (an instance closing).
  */
 export function retryable(e: unknown, method: string | undefined, body: unknown): boolean {
   if (body !== null && !Buffer.isBuffer(body)) return false;
   const code = (e as { code?: string }).code;
-  if (code === 'ECONNREFUSED') return true;
+  // The connection never opened (a pod that went away: refused, unreachable, or silent until
+  // the connect timeout): nothing reached the function, so any method may go elsewhere.
+  if (code !== undefined && CONNECT_FAILED.has(code)) return true;
   return IDEMPOTENT.has(method ?? 'GET') && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET');
 }
 
@@ -312,7 +317,14 @@ export function build(deps: GatewayDeps): Gateway {
       bufferedBytes -= n;
     },
   };
-  const agent = new Agent({ connections: deps.connectionsPerInstance ?? 128, keepAliveTimeout: 60_000, pipelining: 1 });
+  // Instances are in the cluster: one that does not answer a connect within 2 s is gone, and
+  // the request goes to another (retryable).
+  const agent = new Agent({
+    connections: deps.connectionsPerInstance ?? 128,
+    keepAliveTimeout: 60_000,
+    pipelining: 1,
+    connectTimeout: 2_000,
+  });
   const inflight = new Map<string, number>();
   const rr = new Map<string, number>();
 
