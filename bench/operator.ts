@@ -52,6 +52,7 @@ const { values: opts } = parseArgs({
     timeout: { type: 'string', default: '1200' },
     settle: { type: 'string', default: '5' },
     root: { type: 'string', default: ROOT },
+    'allow-other-operators': { type: 'boolean', default: false },
   },
 });
 const N = Number(opts.functions);
@@ -157,6 +158,26 @@ async function removeLeftovers(): Promise<void> {
     await deleteNamespace(ns.metadata?.name ?? '');
   }
   await removeNodes();
+}
+
+/**
+ * A Plinth operator running in the cluster (an installed one, or one an end-to-end test left
+ * behind) watches every namespace and would reconcile the bench's Functions too: both arms'
+ * figures would be wrong. The bench stops instead (--allow-other-operators to go on).
+ */
+async function refuseOtherOperators(): Promise<void> {
+  const found = (
+    await admin.list<KubeObject & { spec?: { replicas?: number } }>(Resources.Deployment, {
+      labelSelector: 'app.kubernetes.io/name=plinth-operator',
+    })
+  ).items.filter((d) => (d.spec?.replicas ?? 1) > 0);
+  if (!found.length) return;
+  const names = found.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`).join(', ');
+  if (opts['allow-other-operators']) say(`warning: another Plinth operator runs in the cluster (${names})`);
+  else
+    throw new Error(
+      `another Plinth operator runs in the cluster (${names}) and would reconcile the bench's Functions too; remove it (or pass --allow-other-operators)`,
+    );
 }
 
 function message<T>(child: ChildProcess, type: string, ms: number): Promise<T> {
@@ -357,6 +378,7 @@ async function runArm(arm: Arm, root: string, roundNo: number): Promise<ArmResul
       },
     },
   );
+  activeChild = child;
   const readyAt = new Map<string, number>();
   const informer = new Informer<Fn>({ client: admin, type: FunctionType, namespace: ns });
   let namespaceGoneSeconds = Number.NaN;
@@ -479,6 +501,8 @@ const mean = (xs: (number | null)[]) =>
 
 const results: ArmResult[] = [];
 let interrupted = false;
+/** The arm's operator process, stopped with the bench on a signal. */
+let activeChild: ChildProcess | undefined;
 const cleanup = async () => {
   await removeLeftovers().catch((e) => say(`cleanup: ${(e as Error).message}`));
 };
@@ -486,6 +510,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     interrupted = true;
     say(`${signal}: cleaning up`);
+    if (activeChild?.exitCode === null) activeChild.kill();
     void cleanup().then(() => process.exit(130));
   });
 
@@ -497,6 +522,7 @@ try {
     before: arms.includes('before') ? checkoutAt(BEFORE_COMMIT, say) : '',
   };
   await removeLeftovers();
+  await refuseOtherOperators();
   const nodes = Math.ceil((N * 1.1) / PODS_PER_NODE);
   say(`adding ${nodes} kwok nodes (${PODS_PER_NODE} pods each)`);
   const tNodes = performance.now();
